@@ -1,0 +1,3 @@
+from fieldgate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""Real servers for the test suites: PostgreSQL databases, private Mosquitto brokers and
+private PostgreSQL clusters (for outage tests that must stop the server under the gateway).
+
+When a server cannot run here, suites skip with a loud message; under ``CI=true`` that is a
+failure instead (CI must never pass with the PostgreSQL or MQTT suites silently skipped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = os.environ.get(
+    "FIELDGATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+UNAVAILABLE: list[str] = []
+
+
+def unavailable(what: str, why: str) -> None:
+    """Skip (or, under CI, fail) the calling test because a real server is missing."""
+    message = f"*** {what} NOT AVAILABLE ({why}): its test suite is SKIPPED ***"
+    if CI:
+        pytest.fail(message + " -- under CI=true a skipped server suite is a failure",
+                    pytrace=False)
+    UNAVAILABLE.append(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+            time.sleep(0.05)
+
+
+def admin_connect(url: str = PG_ADMIN_URL) -> psycopg.Connection:
+    return psycopg.connect(url, autocommit=True, connect_timeout=5)
+
+
+def pg_database_url(admin_url: str, name: str) -> str:
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def create_database(name: str, *, template: str | None = None,
+                    admin_url: str = PG_ADMIN_URL) -> str:
+    with admin_connect(admin_url) as conn:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(f'CREATE DATABASE "{name}"{clause}')
+    return pg_database_url(admin_url, name)
+
+
+def drop_database(name: str, *, admin_url: str = PG_ADMIN_URL) -> None:
+    with admin_connect(admin_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+class Mosquitto:
+    """A private mosquitto broker on a free port; stop() and start() simulate an outage."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self._dir = Path(tempfile.mkdtemp(prefix="fg-mosquitto-"))
+        self._conf = self._dir / "mosquitto.conf"
+        self._conf.write_text(
+            f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
+            "log_dest none\nmax_queued_messages 100000\n"
+        )
+        self._proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self._proc = subprocess.Popen([binary, "-c", str(self._conf)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.host, self.port)
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait(10)
+        self._proc = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def mosquitto_available() -> str | None:
+    """None when a broker can run here, else the reason why not."""
+    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+        return "no mosquitto binary on PATH or in /usr/sbin"
+    return None
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster (initdb) on a free port, owned by the test.
+
+    Outage tests stop and restart it under a running gateway; the shared server on 5432 must
+    never be stopped by a test, since other suites run against it at the same time.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._bin = self._find_bin()
+        self._dir = Path(tempfile.mkdtemp(prefix="fg-pg-"))
+        self.data = self._dir / "data"
+        self._user = "postgres" if os.geteuid() == 0 else None
+
+    @staticmethod
+    def _find_bin() -> Path:
+        roots = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+        for root in roots:
+            if (root / "initdb").exists():
+                return root
+        raise FileNotFoundError("no PostgreSQL server binaries under /usr/lib/postgresql")
+
+    def _run(self, *argv: str) -> None:
+        cmd = [str(self._bin / argv[0]), *argv[1:]]
+        if self._user:
+            cmd = ["runuser", "-u", self._user, "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def init(self) -> None:
+        if self._user:
+            pw = pwd.getpwnam(self._user)
+            os.chown(self._dir, pw.pw_uid, pw.pw_gid)
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                  "--no-sync", "-E", "UTF8")
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write(f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+                       f"unix_socket_directories = '{self._dir}'\nfsync = off\n")
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self._dir / "log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def admin_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop("immediate")
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    pg = PrivatePostgres()
+    try:
+        pg.init()
+        pg.start()
+        yield pg
+    finally:
+        pg.close()

@@ -1,0 +1,55 @@
+"""Typed records that decoders produce and the rest of the system consumes.
+
+One record per navigation epoch: a :class:`Fix` when the receiver reported a valid position,
+a :class:`NoFix` when it reported an epoch without one (RMC status ``V``, GGA quality 0, GSA mode
+1). Immutable and slotted: millions of them pass through the gateway every minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A valid position for one navigation epoch (all sentences of that epoch merged)."""
+
+    time: datetime  #: UTC, timezone-aware
+    lat: float  #: decimal degrees, north positive
+    lon: float  #: decimal degrees, east positive
+    speed_kn: float | None = None
+    course: float | None = None  #: degrees true
+    alt_m: float | None = None  #: above mean sea level (GGA)
+    sats: int | None = None  #: satellites used
+    hdop: float | None = None
+    fix_quality: int | None = None  #: GGA quality: 1 GPS, 2 DGPS, 4 RTK fixed, 5 RTK float, 6 DR
+    mode: int | None = None  #: GSA mode: 2 = 2D, 3 = 3D
+    terminal: str | None = None  #: terminal id announced on the stream ($PGID), if any
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``fieldgate decode`` form: ISO 8601 UTC time, unknown fields left out."""
+        out: dict[str, Any] = {
+            "time": self.time.isoformat().replace("+00:00", "Z"),
+            "lat": self.lat,
+            "lon": self.lon,
+        }
+        for name in ("speed_kn", "course", "alt_m", "sats", "hdop", "fix_quality", "mode",
+                     "terminal"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class NoFix:
+    """An epoch in which the receiver reported but had no valid position."""
+
+    time: datetime | None  #: None when no date is known yet (a GGA-only stream before any RMC)
+    sats: int | None = None
+    terminal: str | None = None
+
+
+Record = Fix | NoFix

@@ -1,0 +1,3 @@
+"""Transports (TCP, MQTT, serial), terminal sessions and identification, limits, backpressure
+and metrics. Knows no SQL: decoded records go to a :class:`gateway.sink.TelemetrySink`.
+"""

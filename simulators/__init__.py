@@ -1,0 +1,3 @@
+"""Virtual terminals and fleets speaking every wire protocol over every transport, with fault
+injection. Used by tests, benchmarks, the demo and testers; never by production code paths.
+"""

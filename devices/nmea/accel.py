@@ -11,6 +11,7 @@ fields; the C version fills the slots directly, skipping the frozen dataclass's 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from devices.nmea import sentences
@@ -32,7 +33,8 @@ if os.environ.get(PURE_ENV, "") in ("", "0"):
     except ImportError:  # not built: no compiler at install time
         _speedups = None
     if _speedups is not None:
-        _speedups.configure(Fix, Reject.BAD_CHECKSUM, Reject.MALFORMED, sentences)
+        names = tuple(f.name for f in dataclasses.fields(Fix))
+        _speedups.configure(Fix, names, Reject.BAD_CHECKSUM, Reject.MALFORMED)
         parse_body = _speedups.parse_body
         make_fix = _speedups.make_fix
         ACCELERATED = True

@@ -49,7 +49,7 @@ def parse_coord(value: bytes, hemisphere: bytes, limit: int) -> float:
     number = float(value)
     degrees = int(number / 100)  # OverflowError for inf, ValueError for nan
     minutes = number - degrees * 100
-    if not (0.0 <= minutes < 60.0) or degrees > limit:
+    if not (0.0 <= minutes < 60.0) or not 0 <= degrees <= limit:
         raise ValueError("coordinate out of range")
     result = round(degrees + minutes / 60, 8)  # drop the binary noise of /60
     if result > limit:

@@ -30,8 +30,9 @@ class Fix:
 
     def as_json(self) -> dict[str, Any]:
         """The ``fieldgate decode`` form: ISO 8601 UTC time, unknown fields left out."""
+        spec = "milliseconds" if self.time.microsecond else "seconds"  # receivers stop at ms
         out: dict[str, Any] = {
-            "time": self.time.isoformat().replace("+00:00", "Z"),
+            "time": self.time.isoformat(timespec=spec).replace("+00:00", "Z"),
             "lat": self.lat,
             "lon": self.lon,
         }

@@ -22,7 +22,7 @@
 #define MAX_SATS 255
 #define MAX_QUALITY 9
 #define MAX_TERMINAL_ID 64
-#define CENTURY_PIVOT 80
+#define CENTURY_PIVOT 69
 
 static PyObject *fix_type = NULL;
 static Py_ssize_t fix_offsets[FIX_FIELDS];

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 
-#: receivers print the date as ``ddmmyy``; two-digit years from 80 are 19xx (the first GPS
-#: receivers shipped in the 1980s), below are 20xx
-CENTURY_PIVOT = 80
+#: receivers print the date as ``ddmmyy``; two-digit years from 69 are 19xx, below are 20xx:
+#: the POSIX ``%y`` rule, which pynmea2 (strptime) applies too
+CENTURY_PIVOT = 69
 #: ``000000`` is what receivers print before they know the date: "no date", not an error
 NO_DATE = b"000000"
 #: upper bound of a believable "satellites used" count (the widest receivers track ~64)

@@ -18,6 +18,7 @@ from fieldgate import __version__
 # command modules, in the order `fieldgate --help` lists them
 COMMAND_MODULES = [
     "fieldgate.cli.db",
+    "fieldgate.cli.decode",
 ]
 
 

@@ -1,0 +1,110 @@
+"""``fieldgate decode FILE...``: raw NMEA captures to one JSON object per valid fix.
+
+Reads each file (``-`` is standard input) in chunks as receivers wrote it: junk, binary noise,
+any talker. Sentences of one navigation epoch are merged into one fix (devices.nmea). Fixes go
+to stdout as JSON lines, flushed after every chunk so that ``tail -f capture | fieldgate decode
+-`` shows them as they come; the counts of sentences read and rejected (by reason) go to stderr
+at the end. Exit status 0 whatever the content; 1 when a file could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import BinaryIO
+
+from devices.nmea import MAX_LINE, DecodeStats, NmeaStream
+from devices.records import Fix, Record
+
+#: bytes read at a time: memory stays constant whatever the capture's size
+CHUNK = 64 * 1024
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "decode",
+        help="decode raw NMEA captures to JSON lines (one per navigation epoch with a fix)",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="capture file, or - for stdin")
+    parser.add_argument("--eager", action="store_true",
+                        help="emit each epoch as soon as the receiver's learnt last sentence "
+                             "arrives instead of when the next epoch starts (live streams)")
+    parser.add_argument("--require-checksum", action="store_true",
+                        help="reject sentences without *hh (accepted by default, as gpsd does)")
+    parser.add_argument("--max-line", type=int, default=MAX_LINE, metavar="BYTES",
+                        help=f"longest line accepted (default {MAX_LINE})")
+    parser.set_defaults(func=run)
+
+
+def decode_reader(reader: BinaryIO, emit: Callable[[list[Record]], None], *, stats: DecodeStats,
+                  eager: bool = False, require_checksum: bool = False,
+                  max_line: int = MAX_LINE) -> None:
+    """Decode one capture chunk by chunk, handing each chunk's records to ``emit``."""
+    stream = NmeaStream(eager=eager, require_checksum=require_checksum, max_line=max_line,
+                        stats=stats)
+    read = getattr(reader, "read1", reader.read)  # read1: whatever a pipe has, without waiting
+    while True:
+        chunk = read(CHUNK)
+        if not chunk:
+            break
+        emit(stream.feed(chunk))
+    emit(stream.flush())
+
+
+def _writer(out) -> Callable[[list[Record]], None]:
+    def emit(records: list[Record]) -> None:
+        lines = [json.dumps(r.as_json()) for r in records if isinstance(r, Fix)]
+        if lines:
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+    return emit
+
+
+def summary(stats: DecodeStats) -> str:
+    types = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_type.items(), key=lambda kv: -kv[1]))
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(stats.rejected.items(),
+                                                      key=lambda kv: -kv[1]))
+    return (f"{stats.sentences} sentences read" + (f" ({types})" if types else "")
+            + f"; {stats.rejected_total} rejected" + (f" ({reasons})" if reasons else "")
+            + f"; {stats.fixes} fixes; {stats.no_fixes} epochs without fix")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_line < 16:
+        from fieldgate.cli import CLIError
+
+        raise CLIError("--max-line must be at least 16")
+    stats = DecodeStats()
+    emit = _writer(sys.stdout)
+    failed = 0
+    options = {"eager": args.eager, "require_checksum": args.require_checksum,
+               "max_line": args.max_line}
+    try:
+        for name in args.files:
+            if name == "-":
+                decode_reader(sys.stdin.buffer, emit, stats=stats, **options)
+                continue
+            try:
+                reader = open(name, "rb")  # noqa: SIM115 - closed below, errors reported
+            except OSError as exc:
+                print(f"fieldgate decode: cannot read {name}: {exc.strerror or exc}",
+                      file=sys.stderr)
+                failed += 1
+                continue
+            with reader:
+                try:
+                    decode_reader(reader, emit, stats=stats, **options)
+                except OSError as exc:  # a directory, a device that fails mid-read
+                    print(f"fieldgate decode: cannot read {name}: {exc.strerror or exc}",
+                          file=sys.stderr)
+                    failed += 1
+    except BrokenPipeError:
+        # the reader went away (`| head`): not an error; keep Python from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    print(f"fieldgate decode: {summary(stats)}", file=sys.stderr)
+    return 1 if failed else 0

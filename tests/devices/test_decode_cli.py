@@ -131,3 +131,21 @@ def test_subprocess_streams_a_live_pipe_without_waiting_for_eof() -> None:
         proc.stdout.close()
         proc.stderr.close()
     assert proc.returncode == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(
+    Fix,
+    st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1),
+                 timezones=st.just(UTC)),
+    st.floats(-90, 90), st.floats(-180, 180),
+    st.none() | st.floats(0, 1e4), st.none() | st.floats(0, 360), st.none() | st.floats(-1e4, 1e5),
+    st.none() | st.integers(0, 255), st.none() | st.floats(0, 100), st.none() | st.integers(0, 9),
+    st.none() | st.integers(1, 3), st.none() | st.text("abc019", min_size=1, max_size=20)))
+def test_fast_json_line_is_json_dumps_of_as_json(fix: Fix) -> None:
+    from fieldgate.cli.decode import json_line
+
+    fix = Fix(fix.time.replace(microsecond=fix.time.microsecond // 1000 * 1000), *(
+        getattr(fix, f) for f in ("lat", "lon", "speed_kn", "course", "alt_m", "sats", "hdop",
+                                  "fix_quality", "mode", "terminal")))
+    assert json_line(fix) == json.dumps(fix.as_json())

@@ -102,3 +102,64 @@ def test_split_anywhere_gives_the_same_fixes() -> None:
         for i in range(0, len(data), step):
             out += stream.feed(data[i : i + step])
         assert out + stream.flush() == expected
+
+
+def test_two_gsa_per_epoch_the_second_one_ends_the_cycle() -> None:
+    """Multi-constellation receivers send one GSA per system: learning "GSA ends the cycle"
+    would close each epoch on the first GSA and push the second into the next epoch."""
+    stream = NmeaStream(eager=True)
+    emitted = []
+    for i in range(5):
+        first = stream.feed(encode.epoch(_fix(i), talker="GN") + encode.gsa(3, hdop=0.9,
+                                                                            talker="GN"))
+        second = stream.feed(encode.gsa(2, talker="GN"))
+        emitted.append((len(first), len(second)))
+    # epochs 0 and 1 close when the next starts; from epoch 2 on, by the 2nd GSA (not the 1st)
+    assert emitted == [(0, 0), (1, 0), (1, 1), (0, 1), (0, 1)]
+    assert stream.flush() == []
+    assert stream.stats.rejected == {}
+    assert stream.stats.fixes == 5
+
+
+def test_long_tail_time_sentences_join_their_epoch_and_unknown_types_are_counted() -> None:
+    from devices.nmea.checksum import with_checksum
+
+    stream = NmeaStream(eager=True)
+    out = []
+    for i in range(4):
+        t = (T0 + timedelta(seconds=i)).strftime("%H%M%S.00")
+        out += stream.feed(encode.epoch(_fix(i))
+                           + with_checksum(f"GPGST,{t},0.006,0.023,0.020,273.6,0.023,0.020,"
+                                           "0.031".encode()) + b"\r\n"
+                           + with_checksum(b"GPTXT,01,01,02,hello") + b"\r\n")
+    # GST carries the epoch's time: it is learnt as the cycle end and closes epochs at once
+    assert len(out) == 4 and stream._ender == "GST"
+    assert stream.stats.by_type == {"RMC": 4, "GGA": 4, "GST": 4, "TXT": 4}
+
+
+def test_pubx04_dates_a_gga_only_stream() -> None:
+    from devices.nmea.checksum import with_checksum
+
+    stream = NmeaStream(eager=False)
+    data = (with_checksum(b"PUBX,04,235958.00,291126,431998.00,2447,18,1930035,-2660.664,43")
+            + b"\r\n" + encode.gga(_fix(0)) + encode.gga(_fix(1)))
+    out = stream.feed(data) + stream.flush()
+    assert [r.time for r in out] == [T0, T0 + timedelta(seconds=1)]
+
+
+def test_counted_types_are_bounded() -> None:
+    from devices.nmea.checksum import with_checksum
+
+    stream = NmeaStream()
+    data = b"".join(with_checksum(b"GP%03d,1" % i) + b"\r\n" for i in range(200))
+    stream.feed(data)
+    assert len(stream.stats.by_type) == 65  # 64 names and "other"
+    assert stream.stats.by_type["other"] == 200 - 64
+    assert stream.sentences == 200
+
+
+def test_require_checksum_rejects_bare_sentences() -> None:
+    stream = NmeaStream(eager=False, require_checksum=True)
+    bare = encode.rmc(_fix(0)).split(b"*")[0] + b"\r\n"
+    assert stream.feed(bare) + stream.flush() == []
+    assert stream.stats.rejected == {Reject.BAD_CHECKSUM: 1}

@@ -84,6 +84,17 @@ def upgrade() -> None:
         sa.Column("last_lon", sa.Double),
     )
 
+    # Ids of committed batches: replaying a spooled batch that was in fact committed (crash
+    # between commit and spool deletion, or a connection lost during COMMIT) changes nothing.
+    # Rows older than the ingest's ledger_retention are pruned.
+    op.create_table(
+        "telemetry_batches",
+        sa.Column("batch_id", sa.String(40), primary_key=True),
+        sa.Column("committed_at", TS, nullable=False),
+        sa.Column("rows", sa.Integer, nullable=False, server_default="0"),
+    )
+    op.create_index("telemetry_batches_committed_idx", "telemetry_batches", ["committed_at"])
+
     op.create_table(
         "terminals",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -163,7 +174,9 @@ def downgrade() -> None:
         ("terminal_sims_terminal_idx", "terminal_sims"),
     ):
         op.drop_index(index, table_name=table)
-    for table in ("terminal_sims", "sims", "terminals", "unknown_terminals", "terminal_state"):
+    op.drop_index("telemetry_batches_committed_idx", table_name="telemetry_batches")
+    for table in ("terminal_sims", "sims", "terminals", "telemetry_batches", "unknown_terminals",
+                  "terminal_state"):
         op.drop_table(table)
     op.drop_index("positions_fix_time_idx", table_name="positions")
     op.drop_table("positions")

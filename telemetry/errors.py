@@ -9,8 +9,9 @@
     │                          the batch is kept (spool) and retried
     ├── BatchRejected          the database refused this batch's content; retried a few times,
     │                          then the batch is quarantined on disk, never silently dropped
-    └── SpoolError             the on-disk spool cannot be used
-        └── SpoolLocked        another process holds the spool directory
+    ├── SpoolError             the on-disk spool cannot be used
+    │   └── SpoolLocked        another process holds the spool directory
+    └── QueryError             a read cannot be answered (database away, schema missing)
 """
 
 from __future__ import annotations
@@ -42,3 +43,7 @@ class SpoolError(TelemetryError):
 
 class SpoolLocked(SpoolError):
     """Another process already owns the spool directory."""
+
+
+class QueryError(TelemetryError):
+    """The database cannot answer a read (unreachable, or no schema: run ``fieldgate db upgrade``)."""

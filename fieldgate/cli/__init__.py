@@ -19,6 +19,7 @@ from fieldgate import __version__
 COMMAND_MODULES = [
     "fieldgate.cli.db",
     "fieldgate.cli.decode",
+    "fieldgate.cli.positions",
 ]
 
 

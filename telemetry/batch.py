@@ -24,11 +24,11 @@ _U32 = struct.Struct(">I")
 
 @dataclass(slots=True)
 class StateDelta:
-    """Changes to one terminal's ``terminal_state`` row within one batch."""
+    """Changes to one terminal's ``terminal_state`` row within one batch (None: unchanged)."""
 
-    transport: str
-    remote_addr: str
-    last_seen_at: datetime
+    transport: str | None
+    remote_addr: str | None
+    last_seen_at: datetime | None
     connected: bool
     connected_at: datetime | None = None
     disconnected_at: datetime | None = None

@@ -243,7 +243,15 @@ class Ingest:
             return
         now = datetime.now(UTC)
         pb = self._pending
-        st = self._state(pb, tid, session, now)
+        st = pb.states.get(tid)
+        if st is None:
+            # closing is not hearing from the terminal: last_seen_at stays; and while another
+            # of its sessions is up, that one's transport and address stay
+            st = pb.states[tid] = StateDelta(transport=None, remote_addr=None,
+                                             last_seen_at=None, connected=True)
+        if left <= 0 and st.transport is None:
+            st.transport = str(session.transport)
+            st.remote_addr = session.remote
         if before is not None:
             st.sentences += session.sentences - before[0]
             st.rejected += session.rejected - before[1]
@@ -454,6 +462,7 @@ class Ingest:
             log.info("telemetry: database reachable")
         self._database_up = True
         if result.registered or result.unregistered:
+            m.registry_lookups += 1
             self._registry.learn(registered=result.registered, unregistered=result.unregistered)
         if result.already_applied:
             m.batches_already_applied += 1

@@ -91,6 +91,7 @@ class IngestMetrics:
     db_errors: int = 0
     spool_errors: int = 0
     registry_refreshes: int = 0
+    registry_lookups: int = 0  #: batches that had to ask the database about unknown ids
     registry_refresh_errors: int = 0
     publish_waits: int = 0
     publish_wait_seconds: float = 0.0
@@ -120,6 +121,7 @@ _COUNTERS = (
     ("db_errors", "failed database operations (writes, registry loads)"),
     ("spool_errors", "failed spool operations"),
     ("registry_refreshes", "full reloads of the terminal registry"),
+    ("registry_lookups", "batches that asked the database about not-yet-known terminal ids"),
     ("registry_refresh_errors", "failed reloads of the terminal registry"),
     ("publish_waits", "publish() calls that waited for room (backpressure)"),
     ("publish_wait_seconds", "time publish() spent waiting for room"),

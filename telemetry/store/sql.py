@@ -23,7 +23,8 @@ _NEWER_FIX = ("excluded.last_fix_time IS NOT NULL AND (t.last_fix_time IS NULL "
 
 STATE_UPSERT_TAIL = (
     "ON CONFLICT (terminal_id) DO UPDATE SET "
-    "transport = excluded.transport, remote_addr = excluded.remote_addr, "
+    "transport = COALESCE(excluded.transport, t.transport), "
+    "remote_addr = COALESCE(excluded.remote_addr, t.remote_addr), "
     "connected = excluded.connected, "
     "connected_at = COALESCE(excluded.connected_at, t.connected_at), "
     "disconnected_at = COALESCE(excluded.disconnected_at, t.disconnected_at), "

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 import random
 import time
 from collections.abc import Sequence
@@ -89,6 +90,8 @@ class Ingest:
         self._registry = Registry(miss_ttl=config.registry_miss_ttl)
         self._spool: Spool | None = None
         self._pending = PendingBatch()
+        self._full: deque[PendingBatch] = deque()  # sealed batches waiting for the writer
+        self._flush_partial = False  # flush() asked for the partial batch too
         self._pending_rows = 0  # fixes in _pending plus in the batch being written or spooled
         self._room = asyncio.Event()
         self._room.set()
@@ -226,7 +229,7 @@ class Ingest:
             if status is _UNDETERMINED:
                 pb.undetermined.add(tid)
         if pb.rows >= self.config.batch_max_rows:
-            self._flush_now.set()
+            self._seal_pending()
 
     async def session_closed(self, session: SessionInfo) -> None:
         tid = session.terminal_id
@@ -311,7 +314,14 @@ class Ingest:
 
     def _wake_if_full(self) -> None:
         if self._pending.rows >= self.config.batch_max_rows:
-            self._flush_now.set()
+            self._seal_pending()
+
+    def _seal_pending(self) -> None:
+        """The pending batch is full: queue it for the writer and start a new one, so that a
+        batch (one transaction, one spool frame) stays near ``batch_max_rows``."""
+        self._full.append(self._pending)
+        self._pending = PendingBatch()
+        self._flush_now.set()
 
     async def _wait_for_room(self) -> None:
         m = self.metrics
@@ -355,7 +365,8 @@ class Ingest:
     async def flush(self) -> None:
         """Wait until everything published so far is committed or spooled."""
         async with self._progress:
-            target = self._taken + (1 if self._pending else 0)
+            target = self._taken + len(self._full) + (1 if self._pending else 0)
+            self._flush_partial = True
             self._flush_now.set()
             await self._progress.wait_for(lambda: self._disposed >= target or self._stopped())
 
@@ -373,20 +384,30 @@ class Ingest:
     # -- writer --------------------------------------------------------------------------------
 
     async def _writer_loop(self) -> None:
+        interval = self.config.flush_interval
+        partial_due = time.monotonic() + interval
         while True:
+            timeout = max(0.0, partial_due - time.monotonic())
             if not self._flush_now.is_set():
                 try:
-                    async with asyncio.timeout(self.config.flush_interval):
+                    async with asyncio.timeout(timeout):
                         await self._flush_now.wait()
                 except TimeoutError:
                     pass
             self._flush_now.clear()
             stopping = self._stopping
-            if self._pending:
-                pb, self._pending = self._pending, PendingBatch()
+            while self._full:
                 self._taken += 1
-                await self._dispose(pb.freeze(), final=stopping)
-            if stopping:
+                await self._dispose(self._full.popleft().freeze(), final=stopping)
+            # the partial batch goes every flush_interval (or when asked, or at the end)
+            if stopping or self._flush_partial or time.monotonic() >= partial_due:
+                self._flush_partial = False
+                partial_due = time.monotonic() + interval
+                if self._pending:
+                    pb, self._pending = self._pending, PendingBatch()
+                    self._taken += 1
+                    await self._dispose(pb.freeze(), final=stopping)
+            if stopping and not self._full:
                 return
 
     async def _dispose(self, batch: Batch, *, final: bool) -> None:

@@ -233,3 +233,30 @@ async def test_metrics_collector(db: DatabaseURL, tmp_path: Path) -> None:
     assert lines["fieldgate_telemetry_spool_batches"] == 0
     assert lines["fieldgate_telemetry_database_up"] == 1
     assert lines["fieldgate_telemetry_registered_terminals"] == 1
+
+
+async def test_postgres_store_direct_copy_falls_back_on_duplicates(pg_db: DatabaseURL,
+                                                                   tmp_path: Path) -> None:
+    import uuid
+
+    from telemetry.batch import Batch
+    from telemetry.store.postgres import DIRECT_RETRY_AFTER, PostgresStore
+
+    def batch(fs) -> Batch:
+        return Batch(batch_id=uuid.uuid4().hex, chunks=[("T-1", datetime.now(UTC), fs)],
+                     rows=len(fs))
+
+    store = PostgresStore(pg_db, config(tmp_path))
+    try:
+        first = await store.write(batch(fixes(10)))
+        assert (first.offered, first.inserted) == (10, 10) and store.direct_batches == 1
+        again = await store.write(batch(fixes(15)))  # 10 duplicates: COPY fails, staging path
+        assert (again.offered, again.inserted) == (15, 5) and store.direct_fallbacks == 1
+        for i in range(DIRECT_RETRY_AFTER):  # clean staging batches re-enable the direct path
+            await store.write(batch(fixes(1, start=BASE + timedelta(hours=i + 1))))
+        assert store.direct_batches == 1
+        await store.write(batch(fixes(1, start=BASE + timedelta(days=1))))
+        assert store.direct_batches == 2
+    finally:
+        await store.close()
+    assert len(position_keys(pg_db, "T-1")) == 15 + DIRECT_RETRY_AFTER + 1

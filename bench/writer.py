@@ -6,7 +6,8 @@ Three measurements on one fresh database of the local PostgreSQL, in one run:
   INCLUDING ALL`` (same columns, primary key and index): the machine's limit. Run before and
   after the writers; the ratios use the mean of the two.
 - ``store``: telemetry.store.postgres.PostgresStore.write, batch after batch (encoding to
-  binary COPY, COPY into the staging table, INSERT ... ON CONFLICT DO NOTHING, commit).
+  binary COPY, COPY into positions in a savepoint, or the staging table + INSERT ... ON
+  CONFLICT DO NOTHING after a duplicate; ledger row; commit).
 - ``ingest``: the whole sink: Ingest.publish() of 10-fix reads from many terminals, batching,
   the writer task and latest-state upserts, until everything is committed.
 
@@ -189,7 +190,7 @@ def main(argv: list[str]) -> int:
         copy1 = run_psql_copy(url, csv_path, n)
         print(f"  psql \\copy (CSV)        {copy1:>10,.0f} rows/s")
         store = asyncio.run(run_store(db, cfg, reads, args.batch, n, received))
-        print(f"  store (COPY+INSERT)     {store:>10,.0f} rows/s")
+        print(f"  store (binary COPY)     {store:>10,.0f} rows/s")
         ingest = None
         if not args.skip_ingest:
             ingest, sink = asyncio.run(run_ingest(db, cfg, reads, n))

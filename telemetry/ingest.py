@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 import random
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType

@@ -9,7 +9,6 @@ Both dialects understand ``INSERT ... AS alias ... ON CONFLICT (...) DO UPDATE``
 from __future__ import annotations
 
 from telemetry.config import UNREGISTERED_STATES
-from telemetry.pgcopy import COLUMNS as POSITION_COLUMNS
 
 STATE_COLUMNS = (
     "terminal_id", "transport", "remote_addr", "connected", "connected_at", "disconnected_at",

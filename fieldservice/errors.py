@@ -1,0 +1,62 @@
+"""Errors of the service layer, translated to HTTP status codes at the API boundary.
+
+::
+
+    ServiceError
+    ├── NotFound              404  a record the caller named does not exist
+    ├── PermissionDenied      403  the caller's role or identity may not do this
+    ├── InvalidInput          422  the request names things that cannot be used as given
+    └── Conflict              409  the request clashes with the current state of the records
+        ├── StaleVersion            someone changed the record since the caller read it
+        └── TransitionRefused       a work-order transition is not allowed yet (with reasons)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ServiceError(Exception):
+    """Base of every error the service layer raises on purpose."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ServiceError):
+    status_code = 404
+
+
+class PermissionDenied(ServiceError):
+    status_code = 403
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+
+
+class Conflict(ServiceError):
+    status_code = 409
+
+
+class StaleVersion(Conflict):
+    def __init__(self, what: str, *, current: int | None, sent: int | None) -> None:
+        if current is None:
+            message = f"{what} was changed by someone else meanwhile; reload it and retry"
+        else:
+            message = (f"{what} was changed by someone else (it is at version {current}, "
+                       f"you sent {sent}); reload it and retry")
+        super().__init__(message)
+        self.current = current
+        self.sent = sent
+
+
+class TransitionRefused(Conflict):
+    def __init__(self, *, order: str, action: str, reasons: Sequence[str]) -> None:
+        self.order = order
+        self.action = action
+        self.reasons = list(reasons)
+        super().__init__(f"cannot {action} {order}: " + "; ".join(self.reasons))

@@ -1,0 +1,43 @@
+"""Tables used through SQL Core rather than mapped classes.
+
+``positions`` belongs to the telemetry writer (migration 0001, a documented stable schema); the
+service layer only reads it, to see whether an installed terminal has reported a fix. It lives
+in its own MetaData so nothing here can ever create or alter it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from fieldservice.db.types import UTCDateTime
+from fieldservice.models.base import Base
+
+telemetry_metadata = sa.MetaData()
+
+positions = sa.Table(
+    "positions",
+    telemetry_metadata,
+    sa.Column("terminal_id", sa.String(64), primary_key=True),
+    sa.Column("fix_time", UTCDateTime(), primary_key=True),
+    sa.Column("lat", sa.Double, nullable=False),
+    sa.Column("lon", sa.Double, nullable=False),
+    sa.Column("fix_quality", sa.SmallInteger),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+)
+
+#: named sequences that work the same on both databases (work order numbers per year)
+counters = sa.Table(
+    "counters",
+    Base.metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+#: secrets generated once and shared by every process on the database (token signing key)
+app_secrets = sa.Table(
+    "app_secrets",
+    Base.metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)

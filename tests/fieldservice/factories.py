@@ -1,0 +1,129 @@
+"""Factories for the service-layer tests: users per role, customers, vehicles, terminals, SIMs,
+orders walked through their states, and fixes as the gateway's telemetry writer stores them.
+
+Everything a workflow test does goes through the HTTP API; only users (created before anyone
+can log in) and fixes (written by the gateway, not the API) are written directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from fieldservice.actors import Actor
+from fieldservice.api.state import app_state
+from fieldservice.db import set_actor
+from fieldservice.models import positions
+from fieldservice.roles import Role
+from fieldservice.schemas.people import UserCreate
+from fieldservice.services.users import create_user
+from fieldservice.timestamps import utcnow
+
+PASSWORD = "correct horse battery"
+_seq = itertools.count(1)
+
+
+def unique(prefix: str = "") -> str:
+    return f"{prefix}{next(_seq):06d}"
+
+
+def terminal_id() -> str:
+    return f"86{next(_seq):013d}"  # 15 digits, IMEI-like
+
+
+def iccid() -> str:
+    return f"8986{next(_seq):016d}"  # 20 digits
+
+
+def plate() -> str:
+    return f"FG{next(_seq):05d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    id: int
+    username: str
+    role: Role
+    headers: dict[str, str]
+
+
+async def add_user(app: FastAPI, *, username: str, role: Role, password: str = PASSWORD,
+                   skills: list[str] | None = None, zone: str | None = None) -> int:
+    state = app_state(app)
+    async with state.sessions() as session:
+        set_actor(session, Actor.system("test-setup"))
+        user = await create_user(session, passwords=state.passwords, data=UserCreate(
+            username=username, password=password, role=role, skills=skills or [], zone=zone))
+        await session.commit()
+        return user.id
+
+
+async def login(client: httpx.AsyncClient, username: str,
+                password: str = PASSWORD) -> dict[str, str]:
+    response = await client.post("/api/auth/token",
+                                 data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def make_staff(app: FastAPI, client: httpx.AsyncClient, role: Role,
+                     **kwargs: Any) -> Staff:
+    username = unique(f"{role.value}-")
+    user_id = await add_user(app, username=username, role=role, **kwargs)
+    return Staff(id=user_id, username=username, role=role,
+                 headers=await login(client, username))
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    return response.json()
+
+
+async def make_customer(client: httpx.AsyncClient, headers: dict[str, str],
+                        **fields: Any) -> dict[str, Any]:
+    body = {"company": unique("Transport Co "), "contact_name": "Li Wei",
+            "phone": "+86 10 5555 0100", "address": "1 Depot Road, Beijing", **fields}
+    return ok(await client.post("/api/customers", json=body, headers=headers), 201)
+
+
+async def make_vehicle(client: httpx.AsyncClient, headers: dict[str, str], customer_id: int,
+                       **fields: Any) -> dict[str, Any]:
+    body = {"customer_id": customer_id, "plate": plate(), "driver_name": "Zhang San",
+            "driver_phone": "+86 139 0000 0000", **fields}
+    return ok(await client.post("/api/vehicles", json=body, headers=headers), 201)
+
+
+async def make_terminal(client: httpx.AsyncClient, headers: dict[str, str],
+                        **fields: Any) -> dict[str, Any]:
+    body = {"terminal_id": terminal_id(), "model": "T55", **fields}
+    return ok(await client.post("/api/terminals", json=body, headers=headers), 201)
+
+
+async def record_fix(app: FastAPI, terminal: str, *, received_at: datetime | None = None,
+                     fix_time: datetime | None = None, quality: int = 1) -> None:
+    """A fix as the gateway's telemetry writer stores it in ``positions``."""
+    received_at = received_at or utcnow()
+    async with app_state(app).engine.begin() as conn:
+        await conn.execute(sa.insert(positions).values(
+            terminal_id=terminal, fix_time=fix_time or received_at - timedelta(seconds=1),
+            lat=39.9042, lon=116.4074, fix_quality=quality, received_at=received_at,
+        ))
+
+
+async def act(client: httpx.AsyncClient, order: dict[str, Any], action: str,
+              staff: Staff, status: int = 200, **body: Any) -> dict[str, Any]:
+    """POST a transition or field action with the order's current version."""
+    response = await client.post(f"/api/work-orders/{order['id']}/{action}",
+                                 json={"version": order["version"], **body},
+                                 headers=staff.headers)
+    return ok(response, status)
+
+
+async def get_order(client: httpx.AsyncClient, order_id: int, staff: Staff) -> dict[str, Any]:
+    return ok(await client.get(f"/api/work-orders/{order_id}", headers=staff.headers))

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from fieldservice.api.state import ServiceState, service_state
 from fieldservice.db import set_actor
 from fieldservice.models import User
 from fieldservice.roles import PERMISSIONS, Permission, Role
+from fieldservice.schemas.common import MAX_ID
 from fieldservice.tokens import InvalidToken
 
 TOKEN_URL = "/api/auth/token"
@@ -122,3 +123,8 @@ def paging(
 
 
 PagingDep = Annotated[Paging, Depends(paging)]
+
+#: a record id in a path: out-of-range ids are a 422, not a database error
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: a record id filter in a query string
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from fieldservice.errors import ServiceError, StaleVersion, TransitionRefused
@@ -54,6 +54,12 @@ async def _integrity(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data(_request: Request, _exc: Exception) -> JSONResponse:
+    # the schemas bound every field; this is the net under them (a value the column refuses)
+    return JSONResponse({"detail": "a value is out of range or of the wrong kind for the "
+                                   "database", "message": "invalid value"}, status_code=422)
+
+
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # "input" is left out: it would echo passwords back
@@ -66,4 +72,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _data)
     app.add_exception_handler(RequestValidationError, _validation)

@@ -69,6 +69,9 @@ def _plate(value: str) -> str:
     return plate
 
 
+#: a record id: positive and within the INTEGER columns that hold them
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()./-]{2,30}$")]

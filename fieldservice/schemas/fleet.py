@@ -19,6 +19,7 @@ from fieldservice.models import (
 from fieldservice.schemas.common import (
     Body,
     Iccid,
+    Id,
     Msisdn,
     Name,
     Phone,
@@ -31,9 +32,8 @@ from fieldservice.schemas.common import (
 )
 
 
-
 class VehicleCreate(Body):
-    customer_id: int
+    customer_id: Id
     plate: Plate
     vin: Vin | None = None
     model: Name | None = None
@@ -45,7 +45,7 @@ class VehicleCreate(Body):
 class VehicleUpdate(UpdateBody):
     not_nullable: ClassVar[frozenset[str]] = frozenset({"customer_id", "plate", "active"})
 
-    customer_id: int | None = None
+    customer_id: Id | None = None
     plate: Plate | None = None
     vin: Vin | None = None
     model: Name | None = None
@@ -57,7 +57,7 @@ class VehicleUpdate(UpdateBody):
 
 class VehiclePublic(Public):
     id: int
-    customer_id: int
+    customer_id: Id
     customer_company: str
     plate: str
     vin: str | None
@@ -129,7 +129,7 @@ class TerminalPublic(Public):
 class VehicleRef(Public):
     id: int
     plate: str
-    customer_id: int
+    customer_id: Id
 
 
 class TerminalDetail(TerminalPublic):

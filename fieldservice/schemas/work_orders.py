@@ -20,6 +20,7 @@ from fieldservice.models import (
 from fieldservice.schemas.common import (
     Body,
     Iccid,
+    Id,
     Msisdn,
     Name,
     Phone,
@@ -39,8 +40,8 @@ class WorkOrderCreate(Body):
     type: WorkOrderType
     source: Source
     priority: Priority = Priority.NORMAL
-    customer_id: int | None = None
-    vehicle_id: int | None = None
+    customer_id: Id | None = None
+    vehicle_id: Id | None = None
     terminal_id: TerminalId | None = None
     description: Text | None = None
     address: Text | None = None
@@ -76,7 +77,7 @@ class WorkOrderPublic(Public):
     source: Source
     state: WorkOrderState
     state_changed_at: datetime
-    customer_id: int
+    customer_id: Id
     customer_company: str
     vehicle_id: int | None
     plate: str | None
@@ -208,7 +209,7 @@ class InstallVehicle(Body):
 
 
 class InstallRequestCreate(Body):
-    customer_id: int
+    customer_id: Id
     contact_name: Name | None = None
     contact_phone: Phone | None = None
     address: Text | None = None
@@ -240,7 +241,7 @@ class OrderSummary(Public):
 
 class InstallRequestPublic(Public):
     id: int
-    customer_id: int
+    customer_id: Id
     customer_company: str
     contact_name: str | None
     contact_phone: str | None

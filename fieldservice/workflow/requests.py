@@ -16,4 +16,5 @@ class TransitionRequest(BaseModel):
 
 
 class AssignRequest(TransitionRequest):
-    assignee_id: int | None = Field(default=None, description="user id of the technician")
+    assignee_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                    description="user id of the technician")

@@ -127,3 +127,70 @@ async def act(client: httpx.AsyncClient, order: dict[str, Any], action: str,
 
 async def get_order(client: httpx.AsyncClient, order_id: int, staff: Staff) -> dict[str, Any]:
     return ok(await client.get(f"/api/work-orders/{order_id}", headers=staff.headers))
+
+
+async def installed_vehicle(app: FastAPI, client: httpx.AsyncClient,
+                            staff: dict[Role, Staff]) -> dict[str, Any]:
+    """A customer's vehicle with a terminal and SIM installed through a full install order.
+
+    Returns ``{"customer", "vehicle", "terminal_id", "iccid", "order"}``.
+    """
+    dispatcher, manager, installer = (staff[Role.DISPATCHER], staff[Role.MANAGER],
+                                      staff[Role.INSTALLER])
+    customer = await make_customer(client, dispatcher.headers)
+    request = ok(await client.post("/api/install-requests", headers=installer.headers, json={
+        "customer_id": customer["id"], "vehicles": [{"plate": plate()}]}), 201)
+    ok(await client.post(f"/api/install-requests/{request['id']}/approve",
+                         json={"version": request["version"]}, headers=manager.headers))
+    order = await get_order(client, request["orders"][0]["id"], dispatcher)
+    order = await act(client, order, "assign", dispatcher, assignee_id=installer.id)
+    order = await act(client, order, "depart", installer)
+    order = await act(client, order, "arrive", installer)
+    tid, card = terminal_id(), iccid()
+    order = await act(client, order, "register-terminal", installer, terminal_id=tid, iccid=card,
+                      model="T55")
+    await record_fix(app, tid, received_at=utcnow() + timedelta(milliseconds=1))
+    order = await act(client, order, "complete", installer)
+    order = await act(client, order, "close", dispatcher)
+    vehicle = ok(await client.get(f"/api/vehicles/{order['vehicle_id']}",
+                                  headers=dispatcher.headers))
+    return {"customer": customer, "vehicle": vehicle, "terminal_id": tid, "iccid": card,
+            "order": order}
+
+
+#: how to walk a fresh repair order to each state: (action, role that does it, extra body)
+_PATH = {
+    "new": [],
+    "awaiting_approval": [("submit", Role.DISPATCHER, {})],
+    "approved": [("submit", Role.DISPATCHER, {}), ("approve", Role.MANAGER, {})],
+    "rejected": [("submit", Role.DISPATCHER, {}), ("reject", Role.MANAGER, {"note": "dup"})],
+    "cancelled": [("cancel", Role.DISPATCHER, {"note": "customer withdrew"})],
+}
+_FIELD = [("submit", Role.DISPATCHER, {}), ("approve", Role.MANAGER, {}),
+          ("assign", Role.DISPATCHER, {"assignee_id": None}),
+          ("checklist", Role.TECHNICIAN, {"tools": True, "spare_terminals": True, "sims": True,
+                                          "documents": True}),
+          ("depart", Role.TECHNICIAN, {}), ("arrive", Role.TECHNICIAN, {}),
+          ("report", Role.TECHNICIAN, {"diagnosis": "loose power lead",
+                                       "actions_taken": "crimped a new connector"}),
+          ("complete", Role.TECHNICIAN, {}), ("close", Role.DISPATCHER, {})]
+for _state, _length in (("assigned", 3), ("en_route", 5), ("on_site", 6), ("completed", 8),
+                        ("closed", 9)):
+    _PATH[_state] = _FIELD[:_length]
+ORDER_STATES = tuple(_PATH)
+
+
+async def repair_order_in_state(client: httpx.AsyncClient, staff: dict[Role, Staff],
+                                state: str, customer_id: int) -> dict[str, Any]:
+    """A repair order (customer only, no vehicle) walked to ``state`` through the API; field
+    work by ``staff[Role.TECHNICIAN]``."""
+    order = ok(await client.post("/api/work-orders", headers=staff[Role.DISPATCHER].headers,
+                                 json={"type": "repair", "source": "customer_call",
+                                       "customer_id": customer_id,
+                                       "symptoms": "terminal beeps"}), 201)
+    for action, role, body in _PATH[state]:
+        if "assignee_id" in body:
+            body = {"assignee_id": staff[Role.TECHNICIAN].id}
+        order = await act(client, order, action, staff[role], **body)
+    assert order["state"] == state
+    return order

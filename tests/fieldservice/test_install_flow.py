@@ -53,7 +53,8 @@ async def test_install_request_to_closed_order(app, client, staff):
     listed = ok(await client.get("/api/work-orders", headers=technician.headers))
     assert listed["total"] == 0
     refused = await client.post(f"/api/install-requests/{req['id']}/approve",
-                                json={"version": req["version"]}, headers=staff[Role.FINANCE].headers)
+                                json={"version": req["version"]},
+                                headers=staff[Role.FINANCE].headers)
     assert refused.status_code == 403
 
     req = ok(await client.post(f"/api/install-requests/{req['id']}/approve",

@@ -6,7 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from fieldservice.api.deps import CustomersReader, CustomersWriter, PagingDep, SessionDep
+from fieldservice.api.deps import (
+    CustomersReader,
+    CustomersWriter,
+    IdPath,
+    PagingDep,
+    SessionDep,
+)
 from fieldservice.models import Customer
 from fieldservice.schemas.common import Page
 from fieldservice.schemas.people import CustomerCreate, CustomerPublic, CustomerUpdate
@@ -37,13 +43,13 @@ async def create_customer(body: CustomerCreate, _: CustomersWriter,
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic, summary="One customer")
-async def get_customer(customer_id: int, _: CustomersReader, session: SessionDep) -> Customer:
+async def get_customer(customer_id: IdPath, _: CustomersReader, session: SessionDep) -> Customer:
     return await get_or_404(session, Customer, customer_id, "customer")
 
 
 @router.patch("/{customer_id}", response_model=CustomerPublic,
               summary="Change a customer (active=false retires it)")
-async def update_customer(customer_id: int, body: CustomerUpdate, _: CustomersWriter,
+async def update_customer(customer_id: IdPath, body: CustomerUpdate, _: CustomersWriter,
                           session: SessionDep) -> Customer:
     customer = await service.update_customer(session, customer_pk=customer_id, data=body)
     await session.commit()

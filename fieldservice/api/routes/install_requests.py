@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from fieldservice.api.deps import (
+    IdPath,
+    IdQuery,
     InstallRequestsCreator,
     InstallRequestsDecider,
     InstallRequestsReader,
@@ -36,7 +38,7 @@ async def _public(session: SessionDep, request: InstallRequest) -> InstallReques
 @router.get("", response_model=Page[InstallRequestPublic], summary="List install requests")
 async def list_requests(
     _: InstallRequestsReader, session: SessionDep, paging: PagingDep,
-    customer_id: int | None = None,
+    customer_id: IdQuery = None,
     created_from: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
     created_to: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
 ) -> Page[InstallRequestPublic]:
@@ -63,7 +65,7 @@ async def create_request(body: InstallRequestCreate, actor: InstallRequestsCreat
 
 @router.get("/{request_id}", response_model=InstallRequestPublic,
             summary="One install request with its orders")
-async def get_request(request_id: int, _: InstallRequestsReader,
+async def get_request(request_id: IdPath, _: InstallRequestsReader,
                       session: SessionDep) -> InstallRequestPublic:
     return await _public(session, await get_or_404(session, InstallRequest, request_id,
                                                    "install request"))
@@ -79,13 +81,13 @@ async def _decide(request_id: int, body: DecisionBody, actor: InstallRequestsDec
 
 @router.post("/{request_id}/approve", response_model=InstallRequestPublic,
              summary="Approve every order of the request still awaiting approval")
-async def approve(request_id: int, body: DecisionBody, actor: InstallRequestsDecider,
+async def approve(request_id: IdPath, body: DecisionBody, actor: InstallRequestsDecider,
                   session: SessionDep, state: StateDep) -> InstallRequestPublic:
     return await _decide(request_id, body, actor, session, state, approve=True)
 
 
 @router.post("/{request_id}/reject", response_model=InstallRequestPublic,
              summary="Reject every order of the request still awaiting approval (note: why)")
-async def reject(request_id: int, body: DecisionBody, actor: InstallRequestsDecider,
+async def reject(request_id: IdPath, body: DecisionBody, actor: InstallRequestsDecider,
                  session: SessionDep, state: StateDep) -> InstallRequestPublic:
     return await _decide(request_id, body, actor, session, state, approve=False)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from fieldservice.api.deps import (
     CurrentUser,
+    IdPath,
     PagingDep,
     SessionDep,
     StateDep,
@@ -62,13 +63,13 @@ async def create_user(body: UserCreate, _: UsersAdmin, session: SessionDep,
 
 
 @router.get("/users/{user_id}", response_model=UserPublic, summary="One user")
-async def get_user(user_id: int, _: UsersAdmin, session: SessionDep) -> User:
+async def get_user(user_id: IdPath, _: UsersAdmin, session: SessionDep) -> User:
     return await get_or_404(session, User, user_id, "user")
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic,
               summary="Change a user: role, active, password, skills, zone...")
-async def update_user(user_id: int, body: UserUpdate, actor: UsersAdmin, session: SessionDep,
+async def update_user(user_id: IdPath, body: UserUpdate, actor: UsersAdmin, session: SessionDep,
                       state: StateDep) -> User:
     user = await service.update_user(session, actor=actor, user_pk=user_id, data=body,
                                      passwords=state.passwords)

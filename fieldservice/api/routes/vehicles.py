@@ -7,7 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from fieldservice.api.deps import PagingDep, SessionDep, VehiclesReader, VehiclesWriter
+from fieldservice.api.deps import (
+    IdPath,
+    IdQuery,
+    PagingDep,
+    SessionDep,
+    VehiclesReader,
+    VehiclesWriter,
+)
 from fieldservice.models import Vehicle
 from fieldservice.schemas.common import Page
 from fieldservice.schemas.fleet import (
@@ -27,7 +34,7 @@ router = APIRouter(prefix="/api/vehicles", tags=["vehicles"])
 @router.get("", response_model=Page[VehiclePublic], summary="List vehicles")
 async def list_vehicles(
     _: VehiclesReader, session: SessionDep, paging: PagingDep,
-    customer_id: int | None = None,
+    customer_id: IdQuery = None,
     plate: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=200, description="plate, VIN or driver")] = None,
     active: bool | None = None,
@@ -51,13 +58,13 @@ async def create_vehicle(body: VehicleCreate, _: VehiclesWriter,
 
 
 @router.get("/{vehicle_id}", response_model=VehiclePublic, summary="One vehicle")
-async def get_vehicle(vehicle_id: int, _: VehiclesReader, session: SessionDep) -> VehiclePublic:
+async def get_vehicle(vehicle_id: IdPath, _: VehiclesReader, session: SessionDep) -> VehiclePublic:
     return VehiclePublic.of(await get_or_404(session, Vehicle, vehicle_id, "vehicle"))
 
 
 @router.patch("/{vehicle_id}", response_model=VehiclePublic,
               summary="Change a vehicle (active=false retires it)")
-async def update_vehicle(vehicle_id: int, body: VehicleUpdate, _: VehiclesWriter,
+async def update_vehicle(vehicle_id: IdPath, body: VehicleUpdate, _: VehiclesWriter,
                          session: SessionDep) -> VehiclePublic:
     vehicle = await service.update_vehicle(session, vehicle_pk=vehicle_id, data=body)
     await session.commit()
@@ -67,7 +74,7 @@ async def update_vehicle(vehicle_id: int, body: VehicleUpdate, _: VehiclesWriter
 @router.get("/{vehicle_id}/hardware", response_model=HardwareAtPublic,
             summary="Which terminal, and which SIM in it, the vehicle carried at time `at`")
 async def hardware_at(
-    vehicle_id: int, _: VehiclesReader, session: SessionDep,
+    vehicle_id: IdPath, _: VehiclesReader, session: SessionDep,
     at: Annotated[datetime | None, Query(description="ISO 8601; naive = UTC; default now")] = None,
 ) -> HardwareAtPublic:
     return await service.hardware_at(session, vehicle_pk=vehicle_id,
@@ -76,5 +83,5 @@ async def hardware_at(
 
 @router.get("/{vehicle_id}/history", response_model=VehicleHistory,
             summary="Every terminal and SIM the vehicle carried, and the swaps")
-async def history(vehicle_id: int, _: VehiclesReader, session: SessionDep) -> VehicleHistory:
+async def history(vehicle_id: IdPath, _: VehiclesReader, session: SessionDep) -> VehicleHistory:
     return await service.history(session, vehicle_pk=vehicle_id)

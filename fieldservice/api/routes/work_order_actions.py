@@ -10,7 +10,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from fieldservice.actors import Actor
-from fieldservice.api.deps import FieldWorker, RoleGate, SessionDep, StateDep
+from fieldservice.api.deps import (
+    FieldWorker,
+    IdPath,
+    RoleGate,
+    SessionDep,
+    StateDep,
+)
 from fieldservice.schemas.work_orders import (
     ChecklistBody,
     RegisterTerminalBody,
@@ -38,7 +44,7 @@ def _transition_endpoint(transition: Transition):  # noqa: ANN202 (FastAPI reads
     Request = transition.request_model  # noqa: N806
     gate = RoleGate(transition.roles, f"{transition.action} work orders")
 
-    async def endpoint(order_id: int, body: Request, actor: Annotated[Actor, Depends(gate)],
+    async def endpoint(order_id: IdPath, body: Request, actor: Annotated[Actor, Depends(gate)],
                        session: SessionDep, state: StateDep) -> WorkOrderPublic:
         await service.run_transition(session, table=state.transitions, order_pk=order_id,
                                      action=transition.action, actor=actor, request=body)
@@ -71,7 +77,7 @@ field_router = APIRouter(prefix=PREFIX, tags=["field work"])
 
 @field_router.post("/{order_id}/checklist", response_model=WorkOrderPublic,
                    summary="Confirm the checklist before leaving (assignee)")
-async def checklist(order_id: int, body: ChecklistBody, actor: FieldWorker,
+async def checklist(order_id: IdPath, body: ChecklistBody, actor: FieldWorker,
                     session: SessionDep) -> WorkOrderPublic:
     await field_work.confirm_checklist(session, actor=actor, order_pk=order_id, body=body)
     await session.commit()
@@ -80,7 +86,7 @@ async def checklist(order_id: int, body: ChecklistBody, actor: FieldWorker,
 
 @field_router.post("/{order_id}/report", response_model=WorkOrderPublic,
                    summary="Record diagnosis and actions taken on site (assignee)")
-async def report(order_id: int, body: ReportBody, actor: FieldWorker,
+async def report(order_id: IdPath, body: ReportBody, actor: FieldWorker,
                  session: SessionDep) -> WorkOrderPublic:
     await field_work.write_report(session, actor=actor, order_pk=order_id, body=body)
     await session.commit()
@@ -89,7 +95,7 @@ async def report(order_id: int, body: ReportBody, actor: FieldWorker,
 
 @field_router.post("/{order_id}/register-terminal", response_model=WorkOrderPublic,
                    summary="Install: register terminal id and SIM on the vehicle (assignee)")
-async def register_terminal(order_id: int, body: RegisterTerminalBody, actor: FieldWorker,
+async def register_terminal(order_id: IdPath, body: RegisterTerminalBody, actor: FieldWorker,
                             session: SessionDep) -> WorkOrderPublic:
     await field_work.register_terminal(session, actor=actor, order_pk=order_id, body=body)
     await session.commit()
@@ -99,7 +105,7 @@ async def register_terminal(order_id: int, body: RegisterTerminalBody, actor: Fi
 @field_router.post("/{order_id}/terminal-swap", response_model=WorkOrderPublic,
                    summary="Repair: replace the vehicle's terminal; the old one is marked "
                            "faulty (assignee)")
-async def terminal_swap(order_id: int, body: TerminalSwapBody, actor: FieldWorker,
+async def terminal_swap(order_id: IdPath, body: TerminalSwapBody, actor: FieldWorker,
                         session: SessionDep) -> WorkOrderPublic:
     await field_work.swap_terminal(session, actor=actor, order_pk=order_id, body=body)
     await session.commit()
@@ -108,7 +114,7 @@ async def terminal_swap(order_id: int, body: TerminalSwapBody, actor: FieldWorke
 
 @field_router.post("/{order_id}/sim-swap", response_model=WorkOrderPublic,
                    summary="Repair: replace the terminal's SIM card (assignee)")
-async def sim_swap(order_id: int, body: SimSwapBody, actor: FieldWorker,
+async def sim_swap(order_id: IdPath, body: SimSwapBody, actor: FieldWorker,
                    session: SessionDep) -> WorkOrderPublic:
     await field_work.swap_sim(session, actor=actor, order_pk=order_id, body=body)
     await session.commit()

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from fieldservice.api.deps import (
+    IdPath,
+    IdQuery,
     OrdersCreator,
     OrdersReader,
     OrdersUpdater,
@@ -40,11 +42,11 @@ async def list_orders(
     type: WorkOrderType | None = None,  # noqa: A002 (the resource's field name)
     priority: Priority | None = None,
     source: Source | None = None,
-    assignee_id: int | None = None,
-    customer_id: int | None = None,
-    vehicle_id: int | None = None,
+    assignee_id: IdQuery = None,
+    customer_id: IdQuery = None,
+    vehicle_id: IdQuery = None,
     terminal_id: Annotated[str | None, Query(max_length=64)] = None,
-    install_request_id: int | None = None,
+    install_request_id: IdQuery = None,
     number: Annotated[str | None, Query(max_length=32)] = None,
     created_from: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
     created_to: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
@@ -72,13 +74,13 @@ async def create_order(body: WorkOrderCreate, actor: OrdersCreator,
 
 
 @router.get("/{order_id}", response_model=WorkOrderPublic, summary="One work order")
-async def get_order(order_id: int, actor: OrdersReader, session: SessionDep) -> WorkOrderPublic:
+async def get_order(order_id: IdPath, actor: OrdersReader, session: SessionDep) -> WorkOrderPublic:
     return WorkOrderPublic.of(await service.get_order(session, order_id, actor=actor))
 
 
 @router.patch("/{order_id}", response_model=WorkOrderPublic,
               summary="Edit an order's details (until it is completed)")
-async def update_order(order_id: int, body: WorkOrderUpdate, actor: OrdersUpdater,
+async def update_order(order_id: IdPath, body: WorkOrderUpdate, actor: OrdersUpdater,
                        session: SessionDep) -> WorkOrderPublic:
     order = await service.update_work_order(session, actor=actor, order_pk=order_id, data=body)
     await session.commit()
@@ -87,7 +89,7 @@ async def update_order(order_id: int, body: WorkOrderUpdate, actor: OrdersUpdate
 
 @router.get("/{order_id}/transitions", response_model=list[TransitionPublic],
             summary="The order's state changes: who, when, from, to, note")
-async def transitions(order_id: int, actor: OrdersReader,
+async def transitions(order_id: IdPath, actor: OrdersReader,
                       session: SessionDep) -> list[TransitionPublic]:
     order = await service.get_order(session, order_id, actor=actor)
     return [TransitionPublic.of(t) for t in await service.transitions_of(session, order)]
@@ -95,7 +97,7 @@ async def transitions(order_id: int, actor: OrdersReader,
 
 @router.get("/{order_id}/actions", response_model=list[ActionAvailability],
             summary="Actions leaving the order's state, and whether the caller may take them")
-async def actions(order_id: int, actor: OrdersReader, session: SessionDep,
+async def actions(order_id: IdPath, actor: OrdersReader, session: SessionDep,
                   state: StateDep) -> list[ActionAvailability]:
     order = await service.get_order(session, order_id, actor=actor)
     return await service.available_actions(session, table=state.transitions, order=order,
@@ -104,6 +106,6 @@ async def actions(order_id: int, actor: OrdersReader, session: SessionDep,
 
 @router.get("/{order_id}/swaps", response_model=list[SwapPublic],
             summary="Terminal and SIM swaps done on this order")
-async def swaps(order_id: int, actor: OrdersReader, session: SessionDep) -> list[SwapPublic]:
+async def swaps(order_id: IdPath, actor: OrdersReader, session: SessionDep) -> list[SwapPublic]:
     order = await service.get_order(session, order_id, actor=actor)
     return [SwapPublic.of(s) for s in await bindings.swaps(session, work_order_pk=order.id)]

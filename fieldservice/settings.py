@@ -7,7 +7,7 @@ profile); tests lower them, production must not.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,3 +25,11 @@ class ServiceSettings(BaseSettings):
     metrics_token: SecretStr | None = None
     #: serve /metrics without any token (for a scraper on a private network)
     metrics_public: bool = False
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # RFC 7518 section 3.2: an HS256 key needs at least 256 bits
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("FIELDGATE_SECRET_KEY must be at least 32 bytes long")
+        return value

@@ -20,6 +20,10 @@ COMMAND_MODULES = [
     "fieldgate.cli.db",
     "fieldgate.cli.decode",
     "fieldgate.cli.positions",
+    "fieldgate.cli.terminals",
+    "fieldgate.cli.users",
+    "fieldgate.cli.work_orders",
+    "fieldgate.cli.api",
 ]
 
 

@@ -1,0 +1,57 @@
+"""``fieldgate api``: serve the REST API alone (uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from fieldgate.cli.options import add_db_option
+from fieldgate.cli.users import service_db, service_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("api", help="serve the REST API (/api, /openapi.json, /metrics)")
+    add_db_option(parser)
+    parser.add_argument("--host", default=None,
+                        help="address to listen on (env FIELDGATE_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port (env FIELDGATE_PORT, default 8000)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes sharing the port (env FIELDGATE_WORKERS, default 1)")
+    parser.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fieldgate.cli import CLIError
+    from fieldservice.api import create_app
+
+    db = service_db(args)
+    settings = service_settings()
+    host = args.host or os.environ.get("FIELDGATE_HOST", "127.0.0.1")
+    try:
+        port = args.port or int(os.environ.get("FIELDGATE_PORT", "8000"))
+        workers = args.workers or int(os.environ.get("FIELDGATE_WORKERS", "1"))
+    except ValueError as exc:
+        raise CLIError(f"FIELDGATE_PORT / FIELDGATE_WORKERS: {exc}") from None
+    if workers != 1:
+        # each worker process builds its own app; they agree on the token key through the
+        # database (or FIELDGATE_SECRET_KEY)
+        os.environ["FIELDGATE_DB"] = str(db)
+        uvicorn.run("fieldgate.cli.api:app_from_environment", factory=True, host=host,
+                    port=port, workers=workers, log_level="info")
+        return 0
+    app = create_app(db=db, settings=settings)  # type: ignore[arg-type]
+    uvicorn.run(app, host=host, port=port, log_level="info")
+    return 0
+
+
+def app_from_environment() -> object:
+    """Factory for uvicorn's worker processes: everything from ``FIELDGATE_*``."""
+    from fieldgate.dburl import DatabaseURL
+    from fieldservice.api import create_app
+    from fieldservice.settings import ServiceSettings
+
+    return create_app(db=DatabaseURL.parse(os.environ["FIELDGATE_DB"]),
+                      settings=ServiceSettings())

@@ -170,3 +170,28 @@ def test_api_command_serves_http(sqlite_db: DatabaseURL):
         proc.terminate()
         proc.wait(10)
         proc.stderr.close()
+
+
+@pytest.mark.postgres
+def test_api_workers_agree_on_tokens(pg_db: DatabaseURL, capsys):
+    """Two worker processes, no configured key: a token one of them issued is accepted by both
+    (the key generated once lives in the database)."""
+    assert run(capsys, "users", "add", "wes", "--role", "tester", "--password",
+               "wes's password", "--db", str(pg_db))[0] == 0
+    port = servers.free_port()
+    proc = subprocess.Popen([FIELDGATE, "api", "--db", str(pg_db), "--port", str(port),
+                             "--workers", "2"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, **FAST_ENV})
+    try:
+        servers.wait_for_port("127.0.0.1", port, timeout=30)
+        base = f"http://127.0.0.1:{port}"
+        token = httpx.post(f"{base}/api/auth/token", timeout=5,
+                           data={"username": "wes", "password": "wes's password"}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        # each request is a new connection, accepted by whichever worker the kernel picks
+        answers = [httpx.get(f"{base}/api/users/me", headers=headers, timeout=5).status_code
+                   for _ in range(20)]
+        assert answers == [200] * 20
+    finally:
+        proc.terminate()
+        proc.wait(15)

@@ -47,6 +47,7 @@ class Permission(enum.StrEnum):
     TECHNICIANS_READ = "technicians.read"
     AUDIT_READ = "audit.read"
     USERS_ADMIN = "users.admin"
+    FLEET_READ = "fleet.read"  #: live telemetry: latest state, tracks, unknown terminals
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -68,6 +69,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     ),
     Permission.AUDIT_READ: frozenset({Role.MANAGER, Role.TESTER, Role.ADMIN}),
     Permission.USERS_ADMIN: frozenset({Role.ADMIN}),
+    Permission.FLEET_READ: OFFICE_READERS,
 }
 
 

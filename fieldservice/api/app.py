@@ -19,8 +19,10 @@ from fieldservice.api.routes import (
     audit,
     auth,
     customers,
+    fleet,
     health,
     install_requests,
+    pages,
     sims,
     terminals,
     users,
@@ -79,7 +81,8 @@ def create_app(
     for router in (health.router, auth.router, users.router, customers.router,
                    vehicles.router, terminals.router, sims.router, work_orders.router,
                    work_order_actions.transition_router(table), work_order_actions.field_router,
-                   install_requests.router, audit.router, *routers):
+                   install_requests.router, audit.router, fleet.router, pages.router,
+                   *routers):
         annotate_roles(router)
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -107,6 +107,7 @@ InstallRequestsDecider = Annotated[Actor, Depends(gate(Permission.INSTALL_REQUES
 TechniciansReader = Annotated[Actor, Depends(gate(Permission.TECHNICIANS_READ))]
 AuditReader = Annotated[Actor, Depends(gate(Permission.AUDIT_READ))]
 UsersAdmin = Annotated[Actor, Depends(gate(Permission.USERS_ADMIN))]
+FleetReader = Annotated[Actor, Depends(gate(Permission.FLEET_READ))]
 
 
 @dataclass(frozen=True, slots=True)

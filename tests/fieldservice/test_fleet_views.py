@@ -1,0 +1,80 @@
+"""Fleet views: what the gateway's telemetry writer stored, read back through the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from devices.records import Fix
+from fieldservice.roles import Role
+from gateway.sink import SessionInfo, Transport
+from telemetry import Ingest, IngestConfig
+from tests.fieldservice.factories import make_terminal, ok, terminal_id
+
+T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+async def _report(db, tmp_path, tid: str, fixes: int, *, close: bool) -> None:
+    config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02, retry_initial=0.02,
+                          retry_max=0.2, shutdown_timeout=5.0, spool_fsync=False)
+    session = SessionInfo(terminal_id=tid, transport=Transport.TCP, remote="10.0.0.7:4100",
+                          connected_at=datetime.now(UTC), sentences=2 * fixes, rejected=1)
+    async with Ingest(db=db, config=config) as sink:
+        await sink.session_opened(session)
+        await sink.publish(session, [
+            Fix(time=T0 + timedelta(seconds=i), lat=39.9 + i * 1e-4, lon=116.4, speed_kn=20.0,
+                sats=9, hdop=0.8, fix_quality=1, terminal=tid) for i in range(fixes)])
+        if close:
+            await sink.session_closed(session)
+
+
+async def test_latest_state_track_and_unknown_terminals(db, tmp_path, client, staff):
+    dispatcher, installer = staff[Role.DISPATCHER], staff[Role.INSTALLER]
+    known = terminal_id()
+    await make_terminal(client, installer.headers, terminal_id=known)
+    stranger = terminal_id()
+    await _report(db, tmp_path / "a", known, 5, close=False)
+    await _report(db, tmp_path / "b", stranger, 2, close=True)
+
+    fleet = ok(await client.get("/api/fleet/terminals", headers=dispatcher.headers))
+    by_id = {t["terminal_id"]: t for t in fleet["terminals"]}
+    live = by_id[known]
+    assert live["connected"] is True and live["transport"] == "tcp"
+    assert live["fixes"] == 5
+    assert live["last_fix"]["lat"] == 39.9004
+    assert datetime.fromisoformat(live["last_fix"]["time"]) == T0 + timedelta(seconds=4)
+    assert fleet["connected"] >= 1
+
+    one = ok(await client.get(f"/api/fleet/terminals/{known}", headers=dispatcher.headers))
+    assert one["terminal_id"] == known
+
+    track = ok(await client.get(
+        f"/api/fleet/terminals/{known}/track", headers=dispatcher.headers,
+        params={"since": (T0 + timedelta(seconds=1)).isoformat(),
+                "until": (T0 + timedelta(seconds=4)).isoformat()}))
+    assert [datetime.fromisoformat(p["time"]) for p in track] == [
+        T0 + timedelta(seconds=i) for i in (1, 2, 3)]
+
+    unknown = ok(await client.get("/api/fleet/unknown-terminals", headers=installer.headers))
+    assert [u["terminal_id"] for u in unknown] == [stranger]
+    assert unknown[0]["message_count"] >= 1
+
+
+async def test_errors_are_clear(client, staff):
+    dispatcher = staff[Role.DISPATCHER]
+    missing = await client.get("/api/fleet/terminals/NOPE", headers=dispatcher.headers)
+    assert missing.status_code == 404
+    assert "has not reported" in missing.json()["detail"]
+    backwards = await client.get("/api/fleet/terminals/X/track", headers=dispatcher.headers,
+                                 params={"since": "2026-01-02T00:00:00Z",
+                                         "until": "2026-01-01T00:00:00Z"})
+    assert backwards.status_code == 422
+    technician = staff[Role.TECHNICIAN]
+    forbidden = await client.get("/api/fleet/terminals", headers=technician.headers)
+    assert forbidden.status_code == 403
+
+
+async def test_fleet_page_is_a_static_shell(client):
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert "/api/fleet/terminals" in page.text and "/api/auth/token" in page.text

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from devices.nmea import encode
-from devices.nmea.stream import parse_coord
 from devices.records import Fix, NoFix, Record
 from simulators.errors import SpecError
 
@@ -91,11 +90,20 @@ def quantise_time(t: datetime) -> datetime:
     return t.replace(microsecond=t.microsecond // 10000 * 10000)
 
 
-def quantise_coords(lat: float, lon: float) -> tuple[float, float]:
-    """The position as the decoder will read it back from the encoded sentence."""
-    body = encode.rmc(Fix(datetime(2000, 1, 1), lat, lon))
-    f = body.split(b",")
-    return parse_coord(f[3], f[4], 90), parse_coord(f[5], f[6], 180)
+def _coord(value: bytes, hemisphere: bytes) -> float:
+    # the decoder's documented arithmetic (devices.nmea: degrees = int(value / 100), result
+    # rounded to 1e-8); round-trip tests through NmeaStream hold the two together
+    number = float(value)
+    degrees = int(number / 100)
+    result = round(degrees + (number - degrees * 100) / 60, 8)
+    return -result if hemisphere in (b"S", b"W") else result
+
+
+def coords_of(sentence: bytes) -> tuple[float, float]:
+    """The position as a decoder reads it back from an encoded RMC or GGA sentence."""
+    f = sentence.split(b",")
+    i = 3 if f[0].endswith(b"RMC") else 2
+    return _coord(f[i], f[i + 1]), _coord(f[i + 2], f[i + 3])
 
 
 def _q(value: float, digits: int) -> float:
@@ -137,30 +145,35 @@ def encode_epoch(reading: Reading, profile: SentenceProfile) -> tuple[list[bytes
                 out += gsv(reading.in_view, talker=talker)
         return out, NoFix(t, 0 if Sentence.GGA in kinds else None)
 
-    lat, lon = quantise_coords(reading.lat, reading.lon)
-    speed = _q(reading.speed_kn, 2)
+    # encode the receiver's values; the record takes them back as the encoding rounded them
+    sats = reading.sats
+    mode = 3 if sats >= 4 else 2
+    hdop = _q(reading.hdop, 1)
     course = _q(reading.course % 360.0, 2)
     if course >= 360.0:
         course = 0.0
-    alt = _q(reading.alt_m, 1)
-    hdop = _q(reading.hdop, 1)
-    sats = reading.sats
-    mode = 3 if sats >= 4 else 2
-    fix = Fix(t, lat, lon, speed, course, alt, sats, hdop, 1)
+    raw = Fix(t, reading.lat, reading.lon, reading.speed_kn, course, reading.alt_m, sats, hdop, 1)
+    positioned = None
     for kind in kinds:
         if kind is Sentence.RMC:
-            out.append(encode.rmc(fix, talker=talker))
+            out.append(encode.rmc(raw, talker=talker))
+            positioned = positioned or out[-1]
         elif kind is Sentence.GGA:
-            out.append(encode.gga(fix, talker=talker))
+            out.append(encode.gga(raw, talker=talker))
+            positioned = positioned or out[-1]
         elif kind is Sentence.GSA:
             prns = tuple(p for p, *_ in reading.in_view[:sats])
             out.append(encode.gsa(mode, hdop=hdop, prns=prns, talker=talker))
         elif kind is Sentence.VTG:
-            out.append(encode.vtg(fix, talker=talker))
+            out.append(encode.vtg(raw, talker=talker))
         elif kind is Sentence.ZDA:
             out.append(encode.zda(t, talker=talker))
         else:
             out += gsv(reading.in_view, talker=talker)
+    assert positioned is not None  # the profile guarantees RMC or GGA
+    lat, lon = coords_of(positioned)
+    speed = _q(reading.speed_kn, 2)
+    alt = _q(reading.alt_m, 1)
     has = set(kinds)
     moving = Sentence.RMC in has or Sentence.VTG in has
     gga = Sentence.GGA in has

@@ -81,6 +81,7 @@ class _Term:
     retry_at: float | None = None
     storm_next: float | None = None
     active: int = 0
+    lag: float = 0.0  #: seconds from an epoch to its transmission
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -121,8 +122,9 @@ class Fleet:
         clock: real time by default; :class:`~simulators.clock.ScaledClock` for fast tests.
         duration: seconds of simulated time to run (reports at times ``< duration``); None
             runs until :meth:`stop`.
-        stagger: spread the terminals' report times over the interval (as unsynchronised
-            terminals are) instead of all reporting at the same instant.
+        stagger: spread the terminals' reports over the interval, as unsynchronised terminals
+            are: epochs stay on whole seconds (receivers' epochs are) for intervals of a
+            second or more, and transmissions are spread over the second after them.
         backoff: reconnect delays.
         truth: receives every report handed to the transport.
         progress: called with the stats every ``progress_every`` real seconds.
@@ -154,10 +156,17 @@ class Fleet:
         profile = profile or SentenceProfile()
         route = route or RouteConfig()
         self.configs = []
+        self._lags: list[float] = []
         for i, (tid, mine) in enumerate(zip(self.ids, per_terminal, strict=True)):
-            phase = 0.0
+            phase = lag = 0.0
             if stagger:
-                phase = math.floor(i * interval / terminals * 100) / 100
+                spread = i * interval / terminals
+                if interval >= 1.0:
+                    phase = float(math.floor(spread))
+                    lag = spread - phase
+                else:
+                    lag = spread
+            self._lags.append(lag)
             self.configs.append(TerminalConfig(terminal_id=tid, interval=interval, phase=phase,
                                                profile=profile, route=route, seed=seed,
                                                faults=mine))
@@ -176,7 +185,8 @@ class Fleet:
         for i, cfg in enumerate(self.configs):
             vt = VirtualTerminal(cfg, start=start)
             rng = random.Random(f"{self.seed}:{cfg.terminal_id}:backoff")
-            self._terms.append(_Term(vt, self.transport.link(cfg.terminal_id), i, rng=rng))
+            self._terms.append(_Term(vt, self.transport.link(cfg.terminal_id), i,
+                                     lag=self._lags[i], rng=rng))
         for term in self._terms:
             self._tasks.append(asyncio.create_task(self._run(term),
                                                    name=f"sim-terminal-{term.vt.terminal_id}"))
@@ -238,9 +248,10 @@ class Fleet:
             tick_at = vt.at(vt.next_tick)
             if self.duration is not None and tick_at >= self.duration:
                 return
+            send_at = tick_at + term.lag
             while b_index < len(boundaries) and boundaries[b_index] <= t:
                 b_index += 1
-            wake = tick_at
+            wake = send_at
             if b_index < len(boundaries):
                 wake = min(wake, boundaries[b_index])
             if term.storm_next is not None:
@@ -253,7 +264,7 @@ class Fleet:
             self.stats.faults_active += active - term.active
             term.active = active
             await self._steer(term, vt.link_plan(t), t)
-            if t == tick_at:
+            if t == send_at:
                 await self._report(term, vt.next_report(), t)
 
     async def _steer(self, term: _Term, plan: LinkPlan, t: float) -> None:

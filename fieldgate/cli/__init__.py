@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "fieldgate.cli.users",
     "fieldgate.cli.work_orders",
     "fieldgate.cli.api",
+    "fieldgate.cli.simulate",
 ]
 
 

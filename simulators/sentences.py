@@ -57,6 +57,10 @@ class SentenceProfile:
             raise SpecError("sentence profile needs RMC or ZDA: nothing else dates an epoch")
         if Sentence.RMC not in kinds and Sentence.GGA not in kinds:
             raise SpecError("sentence profile needs RMC or GGA: nothing else carries a position")
+        if kinds[0] not in (Sentence.RMC, Sentence.GGA, Sentence.ZDA):
+            # GSA, VTG and GSV carry no time: decoders attach them to the epoch already open,
+            # so a cycle starting with one would lend its values to the previous epoch
+            raise SpecError(f"sentence profile must start with RMC, GGA or ZDA, not {kinds[0]}")
         if self.talker not in TALKERS:
             raise SpecError(f"talker {self.talker!r} is not one of {', '.join(TALKERS)}")
 

@@ -264,7 +264,10 @@ class LoadResult:
     fixes: int = 0
     bytes: int = 0
     connect_s: float = 0.0  #: time to open every connection
-    elapsed_s: float = 0.0  #: first write to last write (drained into the kernel)
+    elapsed_s: float = 0.0  #: first write to last write (accepted by the kernel)
+    #: first write until every peer closed after our end-of-stream, i.e. the receiver read
+    #: everything (None when not waited for, or a peer did not close in time)
+    consumed_s: float | None = None
     target_rate: float | None = None  #: fixes/s asked for (None: flat out)
     #: ``(terminal index, first epoch, epochs, wall time of the write)`` per chunk
     log: list[tuple[int, int, int, float]] = field(default_factory=list)
@@ -273,6 +276,11 @@ class LoadResult:
     def rate(self) -> float:
         """Fixes per second achieved."""
         return self.fixes / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def consumed_rate(self) -> float | None:
+        """Fixes per second the receiver read (see :attr:`consumed_s`)."""
+        return self.fixes / self.consumed_s if self.consumed_s else None
 
     @property
     def mbytes_per_s(self) -> float:
@@ -289,9 +297,13 @@ class LoadResult:
 
     def summary(self) -> str:
         target = "flat out" if self.target_rate is None else f"target {self.target_rate:,.0f}/s"
-        return (f"{self.transport}: {self.fixes:,} fixes in {self.elapsed_s:.2f} s over "
-                f"{self.connections} connections ({target}): {self.rate:,.0f} fixes/s, "
-                f"{self.mbytes_per_s:.1f} MB/s; connecting took {self.connect_s:.2f} s")
+        text = (f"{self.transport}: {self.fixes:,} fixes in {self.elapsed_s:.2f} s over "
+                f"{self.connections} connections ({target}): sent {self.rate:,.0f} fixes/s, "
+                f"{self.mbytes_per_s:.1f} MB/s")
+        if self.consumed_s is not None:
+            text += (f"; the receiver read them all in {self.consumed_s:.2f} s: "
+                     f"{self.consumed_rate:,.0f} fixes/s")
+        return text + f"; connecting took {self.connect_s:.2f} s"
 
 
 class _Pacer:
@@ -320,13 +332,22 @@ def _chunk_bytes(plan: LoadPlan, per_connection_rate: float | None, max_bytes: i
 
 async def send_tcp(plan: LoadPlan, host: str, port: int, *, rate: float | None = None,
                    chunk_bytes: int = CHUNK_BYTES, identify: bool = True,
-                   connect_timeout: float = 10.0) -> LoadResult:
-    """Send the plan over one TCP connection per terminal; ``rate`` in fixes/s overall."""
+                   connect_timeout: float = 10.0, wait_consumed: float = 0.0) -> LoadResult:
+    """Send the plan over one TCP connection per terminal; ``rate`` in fixes/s overall.
+
+    The send rate counts bytes the kernel accepted: with plans not much larger than the
+    socket buffers (megabytes per connection on loopback) it overstates what the receiver
+    took. With ``wait_consumed`` > 0 each connection is half-closed after its last write and
+    the run waits up to that many seconds for the receiver to close its side, which a server
+    does once it has read everything: :attr:`LoadResult.consumed_s` is then the receiver's pace.
+    """
     if rate is not None and rate <= 0:
         raise SpecError("rate must be positive (or None for flat out)")
     n = len(plan.terminal_ids)
     result = LoadResult("tcp", n, target_rate=rate)
     gate = asyncio.Semaphore(64)
+
+    readers: dict[asyncio.StreamWriter, asyncio.StreamReader] = {}
 
     async def connect(tid: str) -> asyncio.StreamWriter:
         async with gate:
@@ -335,9 +356,20 @@ async def send_tcp(plan: LoadPlan, host: str, port: int, *, rate: float | None =
                                                         connect_timeout)
             except (OSError, TimeoutError) as exc:
                 raise TransportError(f"{tid}: cannot connect to {host}:{port}: {exc}") from exc
+        readers[writer] = reader
         if identify:
             writer.write(encode.pgid(tid))
         return writer
+
+    async def consumed(writer: asyncio.StreamWriter) -> bool:
+        reader = readers[writer]
+        try:
+            writer.write_eof()
+            while await reader.read(65536):
+                pass
+        except OSError:
+            pass
+        return True
 
     t0 = time.perf_counter()
     writers: list[asyncio.StreamWriter] = []
@@ -370,6 +402,13 @@ async def send_tcp(plan: LoadPlan, host: str, port: int, *, rate: float | None =
 
         await asyncio.gather(*(pump(i, w) for i, w in enumerate(writers)))
         result.elapsed_s = time.perf_counter() - origin
+        if wait_consumed > 0:
+            try:
+                await asyncio.wait_for(asyncio.gather(*(consumed(w) for w in writers)),
+                                       wait_consumed)
+                result.consumed_s = time.perf_counter() - origin
+            except TimeoutError:
+                result.consumed_s = None
     finally:
         for w in writers:
             w.close()

@@ -86,6 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="fixes per terminal in load mode (default 10000)")
     load.add_argument("--load-rate", type=float, metavar="FIXES_PER_S",
                       help="overall target rate (default: as fast as possible)")
+    load.add_argument("--wait-consumed", default="60s", metavar="TIME",
+                      help="TCP: half-close after sending and wait this long for the receiver "
+                           "to close, to time how fast it read everything (0: do not wait)")
     load.add_argument("--connections", type=int, default=4, metavar="M",
                       help="MQTT clients in load mode (TCP: one per terminal)")
     load.add_argument("--epochs-per-message", type=int, default=10, metavar="E",
@@ -368,7 +371,8 @@ async def _load(args: argparse.Namespace) -> int:
     print(f"encoded {plan.total_fixes:,} fixes ({plan.total_bytes / 1e6:.1f} MB) for "
           f"{len(plan.terminal_ids)} terminals in {built:.2f} s", file=sys.stderr)
     if args.tcp:
-        result = await send_tcp(plan, *parse_host_port(args.tcp), rate=args.load_rate)
+        result = await send_tcp(plan, *parse_host_port(args.tcp), rate=args.load_rate,
+                                wait_consumed=_time(args.wait_consumed, "--wait-consumed"))
     else:
         host, port = parse_mqtt_url(args.mqtt)
         result = await send_mqtt(plan, host, port, qos=args.qos, connections=args.connections,
@@ -389,6 +393,9 @@ async def _load(args: argparse.Namespace) -> int:
         "elapsed_s": round(result.elapsed_s, 3),
         "target_rate": result.target_rate,
         "achieved_rate": round(result.rate, 1),
+        "consumed_s": None if result.consumed_s is None else round(result.consumed_s, 3),
+        "consumed_rate": None if result.consumed_rate is None else round(result.consumed_rate,
+                                                                         1),
         "mbytes_per_s": round(result.mbytes_per_s, 2),
         "first_fix": plan.start.isoformat(),
         "last_fix": plan.fix_time(plan.fixes_per_terminal - 1).isoformat(),

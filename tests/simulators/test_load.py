@@ -109,9 +109,11 @@ async def test_tcp_load_delivers_every_fix_under_its_terminal(rate: float | None
     plan = LoadPlan.build(terminals=5, fixes_per_terminal=400, start=START)
     server = await NmeaServer().start()
     try:
-        result = await send_tcp(plan, "127.0.0.1", server.port, rate=rate, chunk_bytes=8192)
-        await server.wait_for(lambda: len(server.sessions) == 5 and
-                              all(s.closed for s in server.sessions))
+        result = await send_tcp(plan, "127.0.0.1", server.port, rate=rate, chunk_bytes=8192,
+                                wait_consumed=5)
+        # the server closed each connection after reading our end of stream
+        assert result.consumed_s is not None and result.consumed_s >= result.elapsed_s
+        assert all(s.closed for s in server.sessions) and len(server.sessions) == 5
     finally:
         await server.stop()
     assert result.fixes == 2000 and result.bytes == plan.total_bytes and result.rate > 0

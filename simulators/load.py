@@ -26,17 +26,16 @@ import bisect
 import random
 import time
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-
-import aiomqtt
 
 from devices.nmea import encode
 from devices.nmea.checksum import checksum
 from devices.records import Fix
 from simulators.errors import SpecError, TransportError
 from simulators.fleet import terminal_ids
+from simulators.mqttwire import RawPublisher, publish_packet
 from simulators.route import RouteConfig, Vehicle
 from simulators.sentences import Sentence, SentenceProfile
 from simulators.transports.mqtt import TOPIC
@@ -422,77 +421,111 @@ async def send_tcp(plan: LoadPlan, host: str, port: int, *, rate: float | None =
 
 async def send_mqtt(plan: LoadPlan, host: str, port: int = 1883, *, qos: int = 0,
                     connections: int = 4, epochs_per_message: int = 10,
-                    rate: float | None = None, topic: str = TOPIC,
-                    inflight: int = 200) -> LoadResult:
-    """Publish the plan through ``connections`` clients, ``epochs_per_message`` epochs per
-    message on each terminal's topic; ``rate`` in fixes/s overall."""
+                    rate: float | None = None, topic: str = TOPIC, inflight: int = 1000,
+                    chunk_bytes: int = CHUNK_BYTES) -> LoadResult:
+    """Publish the plan through ``connections`` MQTT connections, ``epochs_per_message``
+    epochs per message on each terminal's topic; ``rate`` in fixes/s overall.
+
+    PUBLISH packets are pre-encoded (:mod:`simulators.mqttwire`) and written in large chunks;
+    QoS 1 keeps at most ``inflight`` unacknowledged messages per connection. At the end each
+    connection waits for the broker to answer a PINGREQ, so :attr:`LoadResult.consumed_s` is
+    the time by which the broker had read (QoS 1: acknowledged) every message.
+    """
     if qos not in (0, 1):
         raise SpecError("MQTT QoS must be 0 or 1")
-    if connections < 1 or epochs_per_message < 1:
-        raise SpecError("connections and epochs_per_message must be at least 1")
+    if connections < 1 or epochs_per_message < 1 or inflight < 1:
+        raise SpecError("connections, epochs_per_message and inflight must be at least 1")
     connections = min(connections, len(plan.terminal_ids))
     result = LoadResult("mqtt", connections, target_rate=rate)
-    groups: list[list[int]] = [list(range(c, len(plan.terminal_ids), connections))
-                               for c in range(connections)]
+    per_conn = None if rate is None else rate / connections
+    batches = [_mqtt_batches(plan, range(c, len(plan.terminal_ids), connections), qos=qos,
+                             epochs_per_message=epochs_per_message, topic=topic,
+                             per_connection_rate=per_conn, max_bytes=chunk_bytes)
+               for c in range(connections)]
+    token = random.getrandbits(24)
+    publishers = [RawPublisher(host, port, f"fgload-{token:06x}-{c}")
+                  for c in range(connections)]
+    connected: list[RawPublisher] = []
     t0 = time.perf_counter()
-    clients = [aiomqtt.Client(host, port, identifier=f"fgload-{c}-{random.getrandbits(24):06x}",
-                              max_inflight_messages=inflight,
-                              max_queued_outgoing_messages=0) for c in range(connections)]
-    entered: list[aiomqtt.Client] = []
     try:
-        for client in clients:
-            try:
-                await client.__aenter__()
-            except aiomqtt.MqttError as exc:
-                raise TransportError(f"cannot connect to mqtt://{host}:{port}: {exc}") from exc
-            entered.append(client)
+        for pub in publishers:
+            await pub.connect()
+            connected.append(pub)
         result.connect_s = time.perf_counter() - t0
-        per_conn = None if rate is None else rate / connections
         origin = time.perf_counter()
 
-        async def pump(client: aiomqtt.Client, members: Sequence[int]) -> None:
+        async def pump(pub: RawPublisher, chunks: list[_MqttBatch]) -> None:
             pacer = _Pacer(per_conn, origin)
-            messages = []
-            for index in members:
-                ends = plan.ends[index]
-                stream = plan.streams[index]
-                name = topic.format(terminal=plan.terminal_ids[index])
-                for first in range(0, len(ends), epochs_per_message):
-                    last = min(len(ends), first + epochs_per_message) - 1
-                    begin = ends[first - 1] if first else 0
-                    messages.append((index, first, last - first + 1, name,
-                                     stream[begin : ends[last]]))
-            # interleave the terminals, as their real reports would be
-            messages.sort(key=lambda m: (m[1], m[0]))
-            done = 0
-            window: list[asyncio.Task[None]] = []
-            try:
-                for index, first, count, name, payload in messages:
-                    await pacer.wait(done)
-                    result.log.append((index, first, count, time.time()))
-                    if qos == 0:
-                        await client.publish(name, payload, qos=0)
-                    else:
-                        window.append(asyncio.ensure_future(client.publish(name, payload, qos=1)))
-                        if len(window) >= inflight // 2:
-                            await asyncio.gather(*window)
-                            window.clear()
-                    done += count
-                    result.fixes += count
-                    result.bytes += len(payload)
-                await asyncio.gather(*window)
-            except aiomqtt.MqttError as exc:
-                for task in window:
-                    task.cancel()
-                await asyncio.gather(*window, return_exceptions=True)
-                raise TransportError(f"publish failed after {done} fixes: {exc}") from exc
+            fixes = messages = 0
+            for batch in chunks:
+                await pacer.wait(fixes)
+                if qos and messages + batch.messages > inflight:
+                    await pub.wait_acked(messages + batch.messages - inflight)
+                now = time.time()
+                result.log.extend((i, first, count, now) for i, first, count in batch.spans)
+                await pub.write(batch.data)
+                fixes += batch.fixes
+                messages += batch.messages
+                result.fixes += batch.fixes
+                result.bytes += batch.payload_bytes
+            if qos:
+                await pub.wait_acked(messages)
 
-        await asyncio.gather(*(pump(c, g) for c, g in zip(entered, groups, strict=False)))
+        await asyncio.gather(*(pump(p, b) for p, b in zip(connected, batches, strict=True)))
         result.elapsed_s = time.perf_counter() - origin
+        await asyncio.gather(*(p.fence() for p in connected))
+        result.consumed_s = time.perf_counter() - origin
     finally:
-        for client in entered:
-            try:
-                await client.__aexit__(None, None, None)
-            except aiomqtt.MqttError:
-                pass
+        for pub in connected:
+            await pub.close()
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _MqttBatch:
+    data: bytes  #: PUBLISH packets back to back
+    spans: tuple[tuple[int, int, int], ...]  #: (terminal index, first epoch, epochs) each
+    fixes: int
+    messages: int
+    payload_bytes: int
+
+
+def _mqtt_batches(plan: LoadPlan, members: range, *, qos: int, epochs_per_message: int,
+                  topic: str, per_connection_rate: float | None,
+                  max_bytes: int) -> list[_MqttBatch]:
+    messages = []
+    for index in members:
+        ends = plan.ends[index]
+        stream = plan.streams[index]
+        name = topic.format(terminal=plan.terminal_ids[index]).encode("utf-8")
+        for first in range(0, len(ends), epochs_per_message):
+            last = min(len(ends), first + epochs_per_message) - 1
+            begin = ends[first - 1] if first else 0
+            messages.append((first, index, last - first + 1, name, stream[begin : ends[last]]))
+    messages.sort(key=lambda m: (m[0], m[1]))  # interleave the terminals, as live reports are
+    if per_connection_rate is None:
+        per_batch = None
+    else:  # about 20 writes per second
+        per_batch = max(1, round(per_connection_rate / 20 / epochs_per_message))
+    batches: list[_MqttBatch] = []
+    packets: list[bytes] = []
+    spans: list[tuple[int, int, int]] = []
+    size = fixes = payload = 0
+    packet_id = 0
+    for first, index, count, name, data in messages:
+        if qos:
+            packet_id = packet_id % 65535 + 1  # 1..65535, never 0
+        packet = publish_packet(name, data, qos=qos, packet_id=packet_id)
+        full = len(spans) >= per_batch if per_batch else size + len(packet) > max_bytes
+        if spans and full:
+            batches.append(_MqttBatch(b"".join(packets), tuple(spans), fixes, len(spans),
+                                      payload))
+            packets, spans, size, fixes, payload = [], [], 0, 0, 0
+        packets.append(packet)
+        spans.append((index, first, count))
+        size += len(packet)
+        fixes += count
+        payload += len(data)
+    if spans:
+        batches.append(_MqttBatch(b"".join(packets), tuple(spans), fixes, len(spans), payload))
+    return batches

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from devices.nmea import NmeaStream, encode
 from devices.records import Fix
-from simulators.errors import SpecError
+from simulators.errors import SpecError, TransportError
 from simulators.geo import haversine_m
 from simulators.load import LoadPlan, _Clockface, _Template, send_mqtt, send_tcp
+from simulators.mqttwire import publish_packet, remaining_length
 from simulators.route import RouteConfig
 from simulators.sentences import SentenceProfile
 from tests.simulators.nmea_server import NmeaServer
@@ -128,13 +129,45 @@ async def test_tcp_load_delivers_every_fix_under_its_terminal(rate: float | None
 async def test_mqtt_load_publishes_every_fix_on_its_topic(mqtt_broker, qos: int) -> None:
     plan = LoadPlan.build(terminals=6, fixes_per_terminal=100, start=START)
     async with Subscriber(mqtt_broker.host, mqtt_broker.port) as sub:
+        # small chunks and (QoS 1) a small in-flight window exercise the batching and the
+        # waiting for acknowledgements
         result = await send_mqtt(plan, mqtt_broker.host, mqtt_broker.port, qos=qos,
-                                 connections=4, epochs_per_message=8)
+                                 connections=4, epochs_per_message=8, inflight=5,
+                                 chunk_bytes=3000, rate=None if qos else 20_000)
         messages = 6 * 13  # 100 epochs in 8s: 12 full messages and one of 4
         await sub.wait_for(messages)
     assert result.fixes == 600 and result.connections == 4
+    assert result.consumed_s is not None  # the broker answered the closing PINGREQ
     got = {}
     for topic, payload, _ in sub.messages:
         got.setdefault(topic.split("/")[1], bytearray()).extend(payload)
     for index, tid in enumerate(plan.terminal_ids):
         assert bytes(got[tid]) == plan.streams[index]  # in order, nothing lost or doubled
+
+
+@pytest.mark.parametrize(("n", "encoded"), [
+    (0, b"\x00"), (127, b"\x7f"), (128, b"\x80\x01"), (16_383, b"\xff\x7f"),
+    (16_384, b"\x80\x80\x01"), (268_435_455, b"\xff\xff\xff\x7f"),
+])
+def test_mqtt_remaining_length(n: int, encoded: bytes) -> None:
+    assert remaining_length(n) == encoded
+
+
+def test_mqtt_publish_packets() -> None:
+    assert publish_packet(b"a/b", b"xy") == b"\x30\x07\x00\x03a/bxy"
+    assert publish_packet(b"t", b"", qos=1, packet_id=258) == b"\x32\x05\x00\x01t\x01\x02"
+    with pytest.raises(ValueError):
+        remaining_length(268_435_456)
+
+
+async def test_load_against_nobody_fails_with_a_transport_error() -> None:
+    import socket
+
+    plan = LoadPlan.build(terminals=2, fixes_per_terminal=5, start=START)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        with pytest.raises(TransportError, match="cannot connect"):
+            await send_tcp(plan, "127.0.0.1", port)
+        with pytest.raises(TransportError, match="cannot connect"):
+            await send_mqtt(plan, "127.0.0.1", port)

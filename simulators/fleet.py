@@ -244,6 +244,9 @@ class Fleet:
         boundaries = vt.fault_boundaries()
         b_index = 0
         t = 0.0
+        # a terminal dials in when the fleet starts (powered on), not at its first report, so
+        # that a staggered fleet is fully connected from the start
+        await self._steer(term, vt.link_plan(t), t)
         while True:
             tick_at = vt.at(vt.next_tick)
             if self.duration is not None and tick_at >= self.duration:

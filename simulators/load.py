@@ -373,11 +373,12 @@ async def send_tcp(plan: LoadPlan, host: str, port: int, *, rate: float | None =
     t0 = time.perf_counter()
     writers: list[asyncio.StreamWriter] = []
     try:
-        for w in await asyncio.gather(*(connect(t) for t in plan.terminal_ids),
-                                      return_exceptions=True):
-            if isinstance(w, BaseException):
-                raise w
-            writers.append(w)
+        opened = await asyncio.gather(*(connect(t) for t in plan.terminal_ids),
+                                      return_exceptions=True)
+        writers = [w for w in opened if isinstance(w, asyncio.StreamWriter)]
+        for failure in opened:
+            if isinstance(failure, BaseException):
+                raise failure
         result.connect_s = time.perf_counter() - t0
         per_conn = None if rate is None else rate / n
         size = _chunk_bytes(plan, per_conn, chunk_bytes)

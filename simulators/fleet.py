@@ -17,7 +17,6 @@ counted as ``lost`` (these terminals do not store and forward).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import random

@@ -39,6 +39,8 @@ MAX_COUNTED_TYPES = 64
 _HALF_DAY_MS = 12 * 3600 * 1000
 _OVERLONG, _NO_SENTENCE, _LATE, _UNDATED = (
     Reject.OVERLONG, Reject.NO_SENTENCE, Reject.LATE, Reject.UNDATED)
+#: refusals about epochs, not about damaged lines
+_EPOCH_REASONS = frozenset({Reject.LATE, Reject.UNDATED})
 
 
 @dataclass(slots=True)
@@ -66,7 +68,7 @@ class _Epoch:
     """Everything learnt so far about one navigation epoch."""
 
     __slots__ = ("ms", "date", "lat", "lon", "valid", "speed", "course", "alt", "sats",
-                 "hdop", "quality", "mode", "last", "run", "seen")
+                 "hdop", "quality", "mode", "last", "run", "seen", "damaged")
 
     def __init__(self) -> None:
         self.ms: int | None = None  # time of day in milliseconds
@@ -84,6 +86,9 @@ class _Epoch:
         self.last: str | None = None  # type of the last sentence merged
         self.run = 0  # how many of that type in a row
         self.seen: set[str] | None = None  # types merged without a time (see _timeless)
+        #: a line was refused while this epoch was open: its real last sentence may be the
+        #: one lost, so it teaches nothing about where the receiver's cycle ends
+        self.damaged = False
 
 
 class NmeaStream:
@@ -191,6 +196,8 @@ class NmeaStream:
         self.rejected += 1
         rejected = self.stats.rejected
         rejected[reason] = rejected.get(reason, 0) + 1
+        if reason not in _EPOCH_REASONS:
+            self._ep.damaged = True
 
     def _accept(self, parsed: tuple, out: list[Record]) -> None:
         kind = parsed[0]
@@ -236,7 +243,8 @@ class NmeaStream:
             ep.ms = ms
             return ep
         # a new time: the current epoch is complete, and its last sentence may end cycles
-        self._learn(ep.last, ep.run)
+        if not ep.damaged:
+            self._learn(ep.last, ep.run)
         self._emit(ep, out)
         ep = self._ep = _Epoch()
         ep.ms = ms

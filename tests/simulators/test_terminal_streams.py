@@ -225,3 +225,14 @@ def test_link_plans_follow_connection_faults() -> None:
     assert vt.link_plan(36).storm_every == 0.5  # the fastest storm wins
     assert vt.link_plan(40).storm_every is None
     assert vt.fault_boundaries() == [10, 15, 30, 35, 37, 40]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_bad_checksums_never_cost_an_eager_decoder_an_intact_epoch(seed: int) -> None:
+    """A corrupted sentence closing a cycle must not teach the eager decoder a wrong cycle end
+    (it used to: the next, intact epoch then lost its GGA as `late`)."""
+    reports = run("checksum:0.3", seed=seed, seconds=60)
+    records, stream = decode(reports, eager=True)
+    intact = [r.record for r in reports if r.intact]
+    assert all(fix in records for fix in intact)
+    assert Reject.LATE not in stream.stats.rejected

@@ -8,7 +8,8 @@
     ├── InvalidInput          422  the request names things that cannot be used as given
     └── Conflict              409  the request clashes with the current state of the records
         ├── StaleVersion            someone changed the record since the caller read it
-        └── TransitionRefused       a work-order transition is not allowed yet (with reasons)
+        ├── TransitionRefused       a work-order transition is not allowed yet (with reasons)
+        └── Refused                 another record's step is not allowed yet (with reasons)
 """
 
 from __future__ import annotations
@@ -60,3 +61,13 @@ class TransitionRefused(Conflict):
         self.action = action
         self.reasons = list(reasons)
         super().__init__(f"cannot {action} {order}: " + "; ".join(self.reasons))
+
+
+class Refused(Conflict):
+    """A step on a complaint, fault report or payment refused by its guards."""
+
+    def __init__(self, *, what: str, action: str, reasons: Sequence[str]) -> None:
+        self.what = what
+        self.action = action
+        self.reasons = list(reasons)
+        super().__init__(f"cannot {action} {what}: " + "; ".join(self.reasons))

@@ -48,6 +48,28 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit.read"
     USERS_ADMIN = "users.admin"
     FLEET_READ = "fleet.read"  #: live telemetry: latest state, tracks, unknown terminals
+    # the rest of issue 3
+    PARTS_READ = "parts.read"
+    PARTS_WRITE = "parts.write"  #: parts and their prices (the price list)
+    PARTS_USE = "parts.use"  #: record parts used on site (assignee)
+    PAYMENTS_COLLECT = "payments.collect"  #: record an on-site payment (assignee)
+    PAYMENTS_READ = "payments.read"
+    PAYMENTS_CONFIRM = "payments.confirm"
+    BILLING_REPORT = "billing.report"
+    ESCALATIONS_READ = "escalations.read"
+    ESCALATIONS_RAISE = "escalations.raise"
+    ESCALATIONS_DECIDE = "escalations.decide"
+    CONTRACTORS_READ = "contractors.read"
+    CONTRACTORS_WRITE = "contractors.write"
+    AFFILIATIONS_WRITE = "affiliations.write"
+    COMPLAINTS_READ = "complaints.read"
+    COMPLAINTS_RECEIVE = "complaints.receive"  #: whoever receives one owns it
+    COMPLAINTS_REPORT = "complaints.report"
+    RETURN_VISITS_READ = "return_visits.read"
+    RETURN_VISITS_WRITE = "return_visits.write"
+    FAULT_REPORTS_READ = "fault_reports.read"
+    FAULT_REPORTS_WRITE = "fault_reports.write"
+    FAULT_REPORTS_SEND = "fault_reports.send"
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -70,6 +92,35 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.AUDIT_READ: frozenset({Role.MANAGER, Role.TESTER, Role.ADMIN}),
     Permission.USERS_ADMIN: frozenset({Role.ADMIN}),
     Permission.FLEET_READ: OFFICE_READERS,
+    Permission.PARTS_READ: ALL_ROLES,
+    Permission.PARTS_WRITE: frozenset({Role.MANAGER, Role.FINANCE}),
+    Permission.PARTS_USE: frozenset({Role.TECHNICIAN}),
+    Permission.PAYMENTS_COLLECT: frozenset({Role.TECHNICIAN}),
+    Permission.PAYMENTS_READ: frozenset(
+        {Role.FINANCE, Role.MANAGER, Role.DISPATCHER, Role.TESTER, Role.ADMIN}
+    ),
+    Permission.PAYMENTS_CONFIRM: frozenset({Role.FINANCE}),
+    Permission.BILLING_REPORT: frozenset({Role.FINANCE, Role.MANAGER, Role.TESTER, Role.ADMIN}),
+    Permission.ESCALATIONS_READ: frozenset(
+        {Role.DISPATCHER, Role.MANAGER, Role.TESTER, Role.ADMIN}
+    ),
+    Permission.ESCALATIONS_RAISE: frozenset({Role.DISPATCHER, Role.MANAGER}),
+    Permission.ESCALATIONS_DECIDE: frozenset({Role.MANAGER}),
+    Permission.CONTRACTORS_READ: frozenset(
+        {Role.DISPATCHER, Role.MANAGER, Role.FINANCE, Role.TESTER, Role.ADMIN}
+    ),
+    Permission.CONTRACTORS_WRITE: frozenset({Role.MANAGER}),
+    Permission.AFFILIATIONS_WRITE: frozenset({Role.MANAGER, Role.ADMIN}),
+    Permission.COMPLAINTS_READ: ALL_ROLES,
+    Permission.COMPLAINTS_RECEIVE: frozenset(
+        {Role.TECHNICIAN, Role.INSTALLER, Role.DISPATCHER, Role.MANAGER, Role.FINANCE}
+    ),
+    Permission.COMPLAINTS_REPORT: frozenset({Role.MANAGER, Role.TESTER, Role.ADMIN}),
+    Permission.RETURN_VISITS_READ: OFFICE_READERS,
+    Permission.RETURN_VISITS_WRITE: frozenset({Role.DISPATCHER, Role.MANAGER}),
+    Permission.FAULT_REPORTS_READ: OFFICE_READERS,
+    Permission.FAULT_REPORTS_WRITE: frozenset({Role.DISPATCHER, Role.MANAGER}),
+    Permission.FAULT_REPORTS_SEND: frozenset({Role.MANAGER}),
 }
 
 

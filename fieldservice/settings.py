@@ -26,6 +26,25 @@ class ServiceSettings(BaseSettings):
     #: serve /metrics without any token (for a scraper on a private network)
     metrics_public: bool = False
 
+    # --- service rules: billing, SLA and escalation, return visits (docs/api.md) ---
+    #: currency of new parts' prices (ISO 4217)
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    #: minutes from an order's creation until someone must be on the way (depart), and until
+    #: the work must be completed, per priority; None: no such deadline for that priority
+    sla_urgent_response_min: int | None = Field(default=120, ge=1)
+    sla_urgent_resolution_min: int | None = Field(default=24 * 60, ge=1)
+    sla_normal_response_min: int | None = Field(default=24 * 60, ge=1)
+    sla_normal_resolution_min: int | None = Field(default=5 * 24 * 60, ge=1)
+    #: a field worker with fewer active orders (assigned, en route, on site) than this is free
+    free_below_active_orders: int = Field(default=1, ge=1, le=100)
+    #: the department that owns work orders; staff of other departments are borrowed only
+    #: through an escalation the manager approves
+    service_department: str = Field(default="service", min_length=1, max_length=64)
+    #: return visits are generated this many days ahead of their due date...
+    return_visit_lookahead_days: int = Field(default=30, ge=0, le=366)
+    #: ...and, for a customer who has none yet, as far back as this
+    return_visit_backfill_days: int = Field(default=31, ge=0, le=366)
+
     @field_validator("secret_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:

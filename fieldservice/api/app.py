@@ -16,13 +16,18 @@ from fieldservice.api.errors import install_error_handlers
 from fieldservice.api.metrics import ApiMetrics, MetricsMiddleware
 from fieldservice.api.openapi import annotate_roles
 from fieldservice.api.routes import (
+    aftercare,
     audit,
     auth,
+    billing,
+    complaints,
     customers,
+    escalations,
     fleet,
     health,
     install_requests,
     pages,
+    parts,
     sims,
     terminals,
     users,
@@ -58,7 +63,7 @@ def create_app(
             creates one and disposes of it at shutdown (or :func:`close_app`).
     """
     settings = settings or ServiceSettings()
-    table = transitions or default_transitions()
+    table = transitions or default_transitions(settings=settings)
     metrics = ApiMetrics(collectors=metrics_collectors, registries=metrics_registries)
     state = ServiceState(db=db, settings=settings, transitions=table, metrics=metrics,
                          engine=engine)
@@ -82,7 +87,9 @@ def create_app(
                    vehicles.router, terminals.router, sims.router, work_orders.router,
                    work_order_actions.transition_router(table), work_order_actions.field_router,
                    install_requests.router, audit.router, fleet.router, pages.router,
-                   *routers):
+                   # the rest of issue 3
+                   parts.router, billing.orders_router, billing.router, escalations.router,
+                   complaints.router, aftercare.router, *routers):
         annotate_roles(router)
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from fieldservice.errors import ServiceError, StaleVersion, TransitionRefused
+from fieldservice.errors import Refused, ServiceError, StaleVersion, TransitionRefused
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -32,6 +32,8 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
         body.update(action=exc.action, order=exc.order, reasons=exc.reasons)
         metrics = request.app.state.fieldservice.metrics
         metrics.refusals.labels(exc.action).inc()
+    if isinstance(exc, Refused):
+        body.update(action=exc.action, reasons=exc.reasons)
     if isinstance(exc, StaleVersion):
         body.update(current_version=exc.current)
     return JSONResponse(body, status_code=exc.status_code)

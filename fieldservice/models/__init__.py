@@ -26,6 +26,10 @@ from fieldservice.models.people import Customer, User
 from fieldservice.models.tables import app_secrets, counters, positions
 from fieldservice.models.work_orders import InstallRequest, WorkOrder, WorkOrderTransition
 
+# the rest of issue 3 (billing, escalation, complaints, return visits, fault reports): imported
+# here so that their tables are part of Base.metadata
+from fieldservice.models import aftercare, billing, complaints, escalations  # noqa: E402, F401
+
 __all__ = [
     "ACTIVE_STATES", "FINAL_STATES", "OPEN_STATES",
     "AuditEntry", "Audited", "Base", "Customer", "HardwareSwap", "InstallRequest", "Priority",

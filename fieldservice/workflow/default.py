@@ -9,8 +9,10 @@ from __future__ import annotations
 from fieldservice.models import WorkOrderState as S
 from fieldservice.models import WorkOrderType
 from fieldservice.roles import Role
+from fieldservice.settings import ServiceSettings
 from fieldservice.workflow import guards as g
 from fieldservice.workflow.requests import AssignRequest
+from fieldservice.workflow.service_rules import with_service_rules
 from fieldservice.workflow.transitions import Transition, TransitionTable
 
 FIELD = frozenset({Role.TECHNICIAN, Role.INSTALLER})
@@ -20,7 +22,15 @@ CANCELLABLE = frozenset({S.NEW, S.AWAITING_APPROVAL, S.APPROVED, S.ASSIGNED, S.E
                          S.ON_SITE})
 
 
-def default_transitions() -> TransitionTable:
+def default_transitions(*, settings: ServiceSettings | None = None) -> TransitionTable:
+    """The core table with the billing and escalation rules joined
+    (:mod:`fieldservice.workflow.service_rules`); ``settings`` gives the currency of free
+    charges (default: from ``FIELDGATE_*``)."""
+    settings = settings or ServiceSettings()
+    return with_service_rules(core_transitions(), currency=settings.currency)
+
+
+def core_transitions() -> TransitionTable:
     return TransitionTable([
         Transition(
             action="submit", sources=frozenset({S.NEW}), target=S.AWAITING_APPROVAL,

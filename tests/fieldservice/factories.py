@@ -194,3 +194,50 @@ async def repair_order_in_state(client: httpx.AsyncClient, staff: dict[Role, Sta
         order = await act(client, order, action, staff[role], **body)
     assert order["state"] == state
     return order
+
+
+# --- the rest of issue 3: parts, repairs on site, billing ---------------------------------
+
+CHECKLIST = {"tools": True, "spare_terminals": True, "sims": True, "documents": True}
+
+
+async def make_part(client: httpx.AsyncClient, headers: dict[str, str], *,
+                    unit_price: str = "12.50", **fields: Any) -> dict[str, Any]:
+    body = {"code": unique("P-"), "name": "GPS antenna", "unit_price": unit_price, **fields}
+    return ok(await client.post("/api/parts", json=body, headers=headers), 201)
+
+
+async def set_warranty(client: httpx.AsyncClient, staff: dict[Role, Staff], terminal: str,
+                       months: int) -> None:
+    installer = staff[Role.INSTALLER]
+    current = ok(await client.get(f"/api/terminals/{terminal}", headers=installer.headers))
+    ok(await client.patch(f"/api/terminals/{terminal}", headers=installer.headers,
+                          json={"version": current["version"], "warranty_months": months}))
+
+
+async def repair_on_site(client: httpx.AsyncClient, staff: dict[Role, Staff],
+                         site: dict[str, Any], *, technician: Staff | None = None,
+                         priority: str = "normal") -> dict[str, Any]:
+    """A repair order for ``site``'s vehicle, walked to on_site by ``technician``."""
+    dispatcher, manager = staff[Role.DISPATCHER], staff[Role.MANAGER]
+    technician = technician or staff[Role.TECHNICIAN]
+    order = ok(await client.post("/api/work-orders", headers=dispatcher.headers, json={
+        "type": "repair", "source": "customer_call", "priority": priority,
+        "vehicle_id": site["vehicle"]["id"], "symptoms": "no position"}), 201)
+    order = await act(client, order, "submit", dispatcher)
+    order = await act(client, order, "approve", manager)
+    order = await act(client, order, "assign", dispatcher, assignee_id=technician.id)
+    order = await act(client, order, "checklist", technician, **CHECKLIST)
+    order = await act(client, order, "depart", technician)
+    return await act(client, order, "arrive", technician)
+
+
+async def use_part(client: httpx.AsyncClient, order: dict[str, Any], technician: Staff,
+                   code: str, quantity: int = 1, status: int = 201) -> dict[str, Any]:
+    """Record a part on ``order`` (its version is updated in place)."""
+    answer = ok(await client.post(f"/api/work-orders/{order['id']}/parts", headers=technician.headers,
+                                  json={"version": order["version"], "part_code": code,
+                                        "quantity": quantity}), status)
+    if status == 201:
+        order["version"] = answer["order_version"]
+    return answer

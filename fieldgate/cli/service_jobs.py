@@ -13,7 +13,7 @@ from fieldgate.cli.users import service_db, service_settings
 from fieldgate.dburl import DatabaseURL
 
 
-def _day(text: str) -> dt.date:
+def iso_date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     required=True)
     gen = actions.add_parser("generate", help="schedule the callbacks installed customers are "
                                               "due (idempotent)")
-    gen.add_argument("--on", type=_day, metavar="DATE",
+    gen.add_argument("--on", type=iso_date, metavar="DATE",
                      help="generate as if today were DATE (ISO 8601; default today, UTC)")
     add_db_option(gen)
     gen.set_defaults(func=_generate)

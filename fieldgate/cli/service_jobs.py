@@ -56,9 +56,10 @@ async def _run_sweep(db: DatabaseURL) -> tuple[bool, list[str]]:
     from fieldservice.db import create_engine, session_factory
     from fieldservice.services.escalations import sweep
 
+    settings = service_settings()
     engine = create_engine(db)
     try:
-        result = await sweep(session_factory(engine), settings=service_settings())  # type: ignore[arg-type]
+        result = await sweep(session_factory(engine), settings=settings)  # type: ignore[arg-type]
     finally:
         await engine.dispose()
     return result.ran, [f"{number}: {reason.value}" for number, reason in result.escalated]

@@ -1,5 +1,8 @@
 """The service layer's records (SQLAlchemy 2 declarative models)."""
 
+# the rest of issue 3 (billing, escalation, complaints, return visits, fault reports): imported
+# here so that their tables are part of Base.metadata
+from fieldservice.models import aftercare, billing, complaints, escalations  # noqa: F401
 from fieldservice.models.audit import AuditEntry
 from fieldservice.models.base import Audited, Base
 from fieldservice.models.enums import (
@@ -25,10 +28,6 @@ from fieldservice.models.fleet import (
 from fieldservice.models.people import Customer, User
 from fieldservice.models.tables import app_secrets, counters, positions
 from fieldservice.models.work_orders import InstallRequest, WorkOrder, WorkOrderTransition
-
-# the rest of issue 3 (billing, escalation, complaints, return visits, fault reports): imported
-# here so that their tables are part of Base.metadata
-from fieldservice.models import aftercare, billing, complaints, escalations  # noqa: E402, F401
 
 __all__ = [
     "ACTIVE_STATES", "FINAL_STATES", "OPEN_STATES",

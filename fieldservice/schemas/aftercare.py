@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field
@@ -171,4 +170,3 @@ class FaultReportPublic(Public):
 
 ANALYSIS_PARTS = ("impact", "handling", "root_cause", "corrective_actions",
                   "preventive_actions")
-ZERO = Decimal("0.00")

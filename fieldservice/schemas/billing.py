@@ -7,7 +7,6 @@ two places: never through a binary float (see :mod:`fieldservice.money`).
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
@@ -216,5 +215,3 @@ class BillingReport(Public):
     period_to: datetime | None
     currencies: list[CurrencyTotals]
 
-
-ZERO = Decimal("0.00")

@@ -17,8 +17,6 @@ from fieldservice.models.escalations import (
 )
 from fieldservice.schemas.common import Body, Id, Name, Phone, Public, Tag, Text, UpdateBody
 
-Email = str
-
 
 class ContractorCreate(Body):
     name: Name

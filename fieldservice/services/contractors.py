@@ -81,8 +81,11 @@ async def set_affiliation(session: AsyncSession, *, user_pk: int, data: Affiliat
         current = StaffAffiliation(user_pk=user.id)
         current.user = user
         session.add(current)
+    elif data.version is None:
+        raise InvalidInput(f"{user.username} has an affiliation already: send its version "
+                           f"({current.version}) to change it")
     else:
-        check_version(current, data.version or 0, f"the affiliation of {user.username}")
+        check_version(current, data.version, f"the affiliation of {user.username}")
     current.department = data.department
     current.contractor_pk = contractor.id if contractor else None
     current.contractor = contractor

@@ -235,7 +235,8 @@ async def repair_on_site(client: httpx.AsyncClient, staff: dict[Role, Staff],
 async def use_part(client: httpx.AsyncClient, order: dict[str, Any], technician: Staff,
                    code: str, quantity: int = 1, status: int = 201) -> dict[str, Any]:
     """Record a part on ``order`` (its version is updated in place)."""
-    answer = ok(await client.post(f"/api/work-orders/{order['id']}/parts", headers=technician.headers,
+    answer = ok(await client.post(f"/api/work-orders/{order['id']}/parts",
+                                  headers=technician.headers,
                                   json={"version": order["version"], "part_code": code,
                                         "quantity": quantity}), status)
     if status == 201:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from fieldgate.dburl import DatabaseURL
@@ -104,6 +105,7 @@ async def test_return_visits_generated_once_recorded_and_reported(app, client, s
     assert done_only["total"] == 2
 
 
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 async def test_customers_without_installed_hardware_get_no_visits(app, client, staff,
                                                                   settings):
     site = await installed_vehicle(app, client, staff)
@@ -140,6 +142,7 @@ async def test_two_generators_at_once_schedule_each_visit_once(db: DatabaseURL, 
         assert total.scalar_one() == 9
 
 
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 async def test_major_fault_report_needs_its_analysis_before_it_is_sent(app, client, staff):
     dispatcher, manager = staff[Role.DISPATCHER], staff[Role.MANAGER]
     site = await installed_vehicle(app, client, staff)

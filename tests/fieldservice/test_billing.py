@@ -176,6 +176,7 @@ async def test_repair_in_warranty_is_free(app, client, staff):
     assert order["state"] == "closed"
 
 
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 async def test_parts_and_prices_refusals(app, client, staff):
     finance, technician = staff[Role.FINANCE], staff[Role.TECHNICIAN]
     part = await make_part(client, finance.headers)

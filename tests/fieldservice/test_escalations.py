@@ -230,6 +230,7 @@ async def test_manual_escalation_other_department_and_internal(app, client, staf
     assert "nothing left to escalate" in over["detail"]
 
 
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 async def test_periodic_jobs_run_in_the_background(app, client, staff, settings):
     customer = await make_customer(client, staff[Role.DISPATCHER].headers)
     await _busy(client, staff, customer["id"])

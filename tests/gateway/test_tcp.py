@@ -25,6 +25,7 @@ async def serving(sink: MemorySink, **limits: object) -> AsyncIterator[TcpServer
     try:
         yield server
     finally:
+        sink.unblock()  # a failed assertion must not leave connections stuck in the sink
         sweeper.cancel()
         await asyncio.gather(sweeper, return_exceptions=True)
         await server.close()

@@ -109,6 +109,8 @@ class StreamConnection(asyncio.Protocol):
             self._refused = True
             self._owner.metrics.refuse(reason)
             transport.abort()  # type: ignore[attr-defined]
+            self._done = True
+            self._wake_waiters()
             return
         if self._fixed:
             self._terminal = None  # opened by the task below, like a $PGID would
@@ -247,9 +249,11 @@ class StreamConnection(asyncio.Protocol):
                 await self._publish(records)
             return
         if self._fixed and current is not None:
-            stream.terminal = current  # the binding wins over $PGID on the wire
+            # the binding wins over a $PGID on the wire (rare: a terminal configured for TCP
+            # moved to a serial cable)
+            stream.terminal = current
             if records:
-                await self._publish(records)
+                await self._publish(retag(records, current))
             return
         # $PGID seen in this read: records are tagged with the id in force when decoded, so
         # walk them in runs (a read may even carry several ids)
@@ -364,10 +368,18 @@ class StreamConnection(asyncio.Protocol):
         self._done = True
         self._metrics.retire(self.stream.stats)
         self._owner.finished(self)
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         for fut in self._done_waiters or ():
             if not fut.done():
                 fut.set_result(None)
         self._done_waiters = None
+
+
+def retag(records: list[Record], terminal: str) -> list[Record]:
+    """``records`` with ``terminal`` as their terminal id."""
+    return [r if r.terminal == terminal else replace(r, terminal=terminal) for r in records]
 
 
 def _remote(transport: asyncio.BaseTransport) -> str:
@@ -375,4 +387,7 @@ def _remote(transport: asyncio.BaseTransport) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
         host = peer[0]
         return f"[{host}]:{peer[1]}" if ":" in str(host) else f"{host}:{peer[1]}"
-    return str(peer) if peer else ""
+    if peer:
+        return str(peer)
+    port = getattr(transport.get_extra_info("serial"), "port", None)  # serial: the device
+    return str(port) if port else ""

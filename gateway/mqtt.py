@@ -36,6 +36,7 @@ from devices.nmea import DecodeStats, NmeaStream
 from gateway import mqtt_flow
 from gateway.backoff import Backoff
 from gateway.config import TERMINAL_ID, MqttConfig
+from gateway.connection import retag
 from gateway.metrics import TransportMetrics
 from gateway.sink import SessionInfo, TelemetrySink, Transport
 
@@ -267,6 +268,7 @@ class MqttSubscriber:
         records = stream.feed(payload)
         if stream.terminal != terminal:
             stream.terminal = terminal  # the topic names the terminal, not a $PGID inside
+            records = retag(records, terminal)
         if records:
             await self._publish(session, records)
 

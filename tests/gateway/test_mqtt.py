@@ -59,15 +59,16 @@ async def test_messages_become_records_in_one_session_per_topic(mqtt_broker: Mos
                 payload = epochs(items[i:i + 1])
                 if i == 5:
                     payload = payload.rstrip(b"\r\n")  # the last line may come unterminated
+                if i == 3 and name.endswith("T0"):
+                    # ids are the topic's: a $PGID inside a payload does not move the session
+                    payload = pgid("SOMEONEELSE") + payload
                 await pub.publish(topic(name), payload, qos=qos)
-        # ids are the topic's: a $PGID inside a payload does not move the session
-        await pub.publish(topic("Q%dT0" % qos), pgid("SOMEONE-ELSE"), qos=qos)
         await eventually(lambda: sum(sink.count(n) for n in plan) == 24)
         assert sub.sessions == 4
     assert sink.records == plan
     assert sorted(s.terminal_id for s in sink.closed) == sorted(plan)
     assert all(s.remote.endswith(f"/fieldgate/{s.terminal_id}/nmea") for s in sink.opened)
-    assert sub.metrics.reads == 25 and sub.metrics.rejects == {}
+    assert sub.metrics.reads == 24 and sub.metrics.rejects == {}
 
 
 async def test_bad_topics_and_payloads_are_counted_and_skipped(mqtt_broker: Mosquitto) -> None:

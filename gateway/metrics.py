@@ -127,14 +127,15 @@ class GatewayCollector(Collector):
                  loop: asyncio.AbstractEventLoop | None = None,
                  prefix: str = "fieldgate_gateway") -> None:
         self._sources = sources
-        self._loop = loop
+        #: the event loop that mutates the counters (the gateway sets it when it starts)
+        self.loop = loop
         self._prefix = prefix
 
     def describe(self) -> Iterable[Metric]:
         return list(self._families([]))
 
     def collect(self) -> Iterable[Metric]:
-        loop = self._loop
+        loop = self.loop
         if loop is None or loop.is_closed() or not loop.is_running() or _on_loop(loop):
             return self._snapshot()
         result: concurrent.futures.Future[list[Metric]] = concurrent.futures.Future()

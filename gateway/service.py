@@ -1,0 +1,117 @@
+"""The gateway service: every configured transport, run as named tasks of one TaskGroup.
+
+::
+
+    async with Gateway(config=config, sink=ingest) as gateway:
+        registry.register(gateway.collector)   # Prometheus, wherever /metrics is served
+        await stop_requested.wait()
+    # leaving: listeners closed, streams flushed, sessions closed, tasks done
+
+Entering binds the TCP listener (so ``gateway.tcp.port`` is known at once) and starts the
+tasks; a failure of any transport task cancels the others and surfaces as the TaskGroup's
+exception group when the ``async with`` block exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+
+from gateway.config import GatewayConfig
+from gateway.metrics import GatewayCollector, TransportMetrics
+from gateway.mqtt import MqttSubscriber
+from gateway.serialport import SerialReceiver
+from gateway.sink import TelemetrySink, Transport
+from gateway.tcp import TcpServer
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """Args:
+    config: which transports run, and how.
+    sink: where every transport hands its records (``telemetry.ingest.Ingest`` in production).
+    """
+
+    def __init__(self, *, config: GatewayConfig, sink: TelemetrySink) -> None:
+        self.config = config
+        self.sink = sink
+        self.tcp: TcpServer | None = None
+        self.mqtt: MqttSubscriber | None = None
+        self.serial: list[SerialReceiver] = []
+        self._metrics: list[TransportMetrics] = []
+        if config.tcp is not None:
+            self.tcp = TcpServer(config=config.tcp, sink=sink)
+            self._metrics.append(self.tcp.metrics)
+        if config.mqtt is not None:
+            self.mqtt = MqttSubscriber(config=config.mqtt, sink=sink)
+            self._metrics.append(self.mqtt.metrics)
+        if config.serial:
+            shared = TransportMetrics(Transport.SERIAL)
+            self.serial = [SerialReceiver(config=port, sink=sink, metrics=shared)
+                           for port in config.serial]
+            shared.live_streams = self._serial_stats
+            self._metrics.append(shared)
+        #: Prometheus collector over every transport's counters (register it where you serve
+        #: ``/metrics``; it holds no global state)
+        self.collector = GatewayCollector(sources=lambda: self._metrics)
+        self._tg: asyncio.TaskGroup | None = None
+        self._sweeper: asyncio.Task | None = None
+        self._stopped = False
+
+    @property
+    def transport_metrics(self) -> list[TransportMetrics]:
+        return list(self._metrics)
+
+    async def __aenter__(self) -> Gateway:
+        self.collector.loop = asyncio.get_running_loop()
+        tg = self._tg = asyncio.TaskGroup()
+        await tg.__aenter__()
+        try:
+            if self.tcp is not None:
+                await self.tcp.start()
+                self._sweeper = tg.create_task(self.tcp.run(), name="gateway:tcp-idle-sweep")
+            if self.mqtt is not None:
+                tg.create_task(self.mqtt.run(), name="gateway:mqtt")
+            for receiver in self.serial:
+                tg.create_task(receiver.run(), name=f"gateway:serial:{receiver.config.device}")
+        except BaseException:
+            # a transport that cannot start (port in use, bad address): stop the ones that
+            # did, then raise the error itself rather than an exception group around it
+            await self._stop()
+            self._tg = None
+            await tg.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> bool | None:
+        try:
+            await self._stop()
+        finally:
+            tg, self._tg = self._tg, None
+            if tg is not None:
+                return await tg.__aexit__(exc_type, exc, tb)
+        return None
+
+    async def _stop(self) -> None:
+        """Close listeners and ports, flush streams, close sessions: transports in parallel."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        stops = []
+        if self.tcp is not None:
+            stops.append(self.tcp.close())
+        if self.mqtt is not None:
+            stops.append(self.mqtt.stop())
+        stops.extend(receiver.stop() for receiver in self.serial)
+        results = await asyncio.gather(*stops, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                log.error("gateway: a transport failed to stop cleanly", exc_info=result)
+
+    def _serial_stats(self) -> list:
+        return [s for s in (r.stream_stats for r in self.serial) if s is not None]

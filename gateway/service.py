@@ -92,7 +92,9 @@ class Gateway:
         finally:
             tg, self._tg = self._tg, None
             if tg is not None:
-                return await tg.__aexit__(exc_type, exc, tb)
+                # the transports have returned: the group only raises what they raised; an
+                # exception of the body itself propagates as it is, not wrapped in a group
+                await tg.__aexit__(None, None, None)
         return None
 
     async def _stop(self) -> None:

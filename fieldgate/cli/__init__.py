@@ -19,6 +19,7 @@ from fieldgate import __version__
 COMMAND_MODULES = [
     "fieldgate.cli.db",
     "fieldgate.cli.decode",
+    "fieldgate.cli.gateway",
     "fieldgate.cli.positions",
     "fieldgate.cli.terminals",
     "fieldgate.cli.users",

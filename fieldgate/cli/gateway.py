@@ -1,0 +1,192 @@
+"""``fieldgate gateway``: ingest NMEA terminals over TCP, MQTT and serial into the database.
+
+Wiring: :class:`gateway.Gateway` hands records to :class:`telemetry.ingest.Ingest` (batch writer,
+spool, registry). Every flag has a ``FIELDGATE_*`` variable; flags win. ``fieldgate serve`` can
+reuse :func:`add_gateway_options`, :func:`gateway_settings` and :func:`ingest_config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from fieldgate.cli.options import add_db_option, database_from
+
+log = logging.getLogger("fieldgate.gateway")
+
+DEFAULT_SPOOL_DIR = ".fieldgate/spool"
+
+# flag -> GatewaySettings field (the variable is FIELDGATE_<FIELD>)
+_FLAGS: dict[str, str] = {
+    "tcp": "tcp", "reuse_port": "reuse_port", "mqtt": "mqtt", "mqtt_share": "mqtt_share",
+    "mqtt_qos": "mqtt_qos", "mqtt_client_id": "mqtt_client_id", "serial": "serial",
+    "metrics": "metrics", "max_line": "max_line", "max_connections": "max_connections",
+    "idle_timeout": "idle_timeout", "read_buffer": "read_buffer",
+    "max_unidentified": "max_unidentified",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "gateway", help="ingest terminals over TCP, MQTT and serial into the database",
+        description="Receive NMEA from terminals (TCP with $PGID identification, MQTT topics "
+                    "fieldgate/<id>/nmea, serial ports bound to ids) and store their fixes. "
+                    "Each option also reads FIELDGATE_<NAME>; options win over variables.")
+    add_db_option(parser)
+    add_gateway_options(parser)
+    parser.set_defaults(func=_run)
+
+
+def add_gateway_options(parser: argparse.ArgumentParser) -> None:
+    t = parser.add_argument_group("transports")
+    t.add_argument("--tcp", metavar="HOST:PORT", help="TCP listener (env FIELDGATE_TCP)")
+    t.add_argument("--reuse-port", action="store_true", default=None,
+                   help="SO_REUSEPORT: several gateway processes share the TCP port "
+                        "(env FIELDGATE_REUSE_PORT)")
+    t.add_argument("--mqtt", metavar="mqtt://HOST:PORT",
+                   help="MQTT broker to subscribe to fieldgate/+/nmea on (env FIELDGATE_MQTT)")
+    t.add_argument("--mqtt-share", metavar="GROUP",
+                   help="shared subscription group: gateways of one group split the messages "
+                        "(env FIELDGATE_MQTT_SHARE)")
+    t.add_argument("--mqtt-qos", type=int, choices=(0, 1),
+                   help="subscription QoS (env FIELDGATE_MQTT_QOS, default 1)")
+    t.add_argument("--mqtt-client-id", metavar="ID",
+                   help="fixed client id: persistent broker session, QoS 1 messages kept while "
+                        "the gateway is away (env FIELDGATE_MQTT_CLIENT_ID)")
+    t.add_argument("--serial", metavar="DEVICE=TERMINAL_ID[@BAUD]", action="append",
+                   help="serial port bound to a terminal; repeatable (env FIELDGATE_SERIAL, "
+                        "comma-separated)")
+    t.add_argument("--metrics", metavar="HOST:PORT",
+                   help="serve Prometheus /metrics here (env FIELDGATE_METRICS)")
+    lim = parser.add_argument_group("limits")
+    lim.add_argument("--max-line", type=int, metavar="BYTES",
+                     help="longest NMEA line (env FIELDGATE_MAX_LINE, default 512)")
+    lim.add_argument("--max-connections", type=int, metavar="N",
+                     help="TCP connections at once (env FIELDGATE_MAX_CONNECTIONS, "
+                          "default 20000)")
+    lim.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+                     help="close TCP connections and MQTT sessions silent this long "
+                          "(env FIELDGATE_IDLE_TIMEOUT, default 300)")
+    lim.add_argument("--read-buffer", type=int, metavar="BYTES",
+                     help="undecoded bytes per connection before reading pauses "
+                          "(env FIELDGATE_READ_BUFFER, default 65536)")
+    lim.add_argument("--max-unidentified", type=int, metavar="N",
+                     help="records held per TCP connection until its $PGID "
+                          "(env FIELDGATE_MAX_UNIDENTIFIED, default 1000)")
+    st = parser.add_argument_group("storage")
+    st.add_argument("--spool-dir", metavar="DIR",
+                    help="on-disk spool for database outages, one per process "
+                         f"(env FIELDGATE_SPOOL_DIR, default {DEFAULT_SPOOL_DIR})")
+    st.add_argument("--auto-register", action="store_true", default=None,
+                    help="store fixes of unregistered terminals and register them "
+                         "(env FIELDGATE_AUTO_REGISTER)")
+
+
+def gateway_settings(args: argparse.Namespace) -> Any:
+    """Settings from the variables, overridden by the flags given."""
+    from pydantic import ValidationError
+
+    from fieldgate.cli import CLIError
+    from gateway.settings import GatewaySettings, settings_error
+
+    given = {field: getattr(args, flag) for flag, field in _FLAGS.items()
+             if getattr(args, flag, None) is not None}
+    try:
+        return GatewaySettings(**given)
+    except ValidationError as exc:
+        raise CLIError(settings_error(exc)) from None
+
+
+def ingest_config(args: argparse.Namespace) -> Any:
+    from fieldgate.cli import CLIError
+    from telemetry.config import IngestConfig
+    from telemetry.errors import ConfigError
+
+    spool = args.spool_dir or os.environ.get("FIELDGATE_SPOOL_DIR") or DEFAULT_SPOOL_DIR
+    auto = args.auto_register
+    if auto is None:
+        auto = os.environ.get("FIELDGATE_AUTO_REGISTER", "").lower() in {"1", "true", "yes"}
+    try:
+        return IngestConfig(spool_dir=Path(spool), auto_register=auto)
+    except ConfigError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from fieldgate.cli import CLIError
+    from gateway.errors import ConfigError
+
+    settings = gateway_settings(args)
+    try:
+        config = settings.to_config()
+        metrics = settings.metrics_address()
+    except ConfigError as exc:
+        raise CLIError(str(exc)) from None
+    db = database_from(args)
+    ingest = ingest_config(args)
+    return run_event_loop(serve(config=config, db=db, ingest=ingest, metrics=metrics))
+
+
+def run_event_loop(main: Any) -> int:
+    """Run ``main`` on uvloop when it is installed (it is a dependency on POSIX)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        factory = None
+    else:
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
+
+
+async def serve(*, config: Any, db: Any, ingest: Any, metrics: tuple[str, int] | None,
+                stop: asyncio.Event | None = None) -> int:
+    """Run the gateway into the database until SIGINT/SIGTERM (or ``stop`` is set)."""
+    from fieldgate.cli import CLIError
+    from gateway import Gateway
+    from gateway.metrics_http import MetricsEndpoint, private_registry
+    from telemetry.errors import SpoolLocked
+    from telemetry.ingest import Ingest
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        async with Ingest(db=db, config=ingest) as sink, \
+                Gateway(config=config, sink=sink) as gateway:
+            async with contextlib.AsyncExitStack() as extra:
+                if metrics is not None:
+                    registry = private_registry(gateway.collector, sink.collector)
+                    endpoint = await extra.enter_async_context(
+                        MetricsEndpoint(host=metrics[0], port=metrics[1], registry=registry))
+                    log.warning("metrics on http://%s:%d/metrics", metrics[0], endpoint.port)
+                log.warning("gateway running: %s", _describe(gateway))
+                await stop.wait()
+                log.warning("gateway stopping")
+    except SpoolLocked as exc:
+        raise CLIError(f"{exc} (give each gateway process its own --spool-dir)") from None
+    except OSError as exc:
+        raise CLIError(f"cannot start the gateway: {exc}") from None
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+    return 0
+
+
+def _describe(gateway: Any) -> str:
+    parts = []
+    if gateway.tcp is not None:
+        parts += [f"tcp {h}:{p}" for h, p in gateway.tcp.addresses]
+    if gateway.mqtt is not None:
+        parts.append(f"mqtt {gateway.mqtt.config.url} {gateway.mqtt.config.topic}")
+    parts += [f"serial {r.config.device}={r.config.terminal_id}" for r in gateway.serial]
+    return ", ".join(parts)

@@ -1,0 +1,127 @@
+"""``fieldgate gateway``: settings from variables and flags, and the command as a real process
+(TCP in, database out, /metrics served, clean exit on SIGTERM)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from fieldgate.cli import main
+from fieldgate.dburl import DatabaseURL
+from gateway.config import TcpLimits
+from gateway.errors import ConfigError
+from gateway.settings import GatewaySettings
+from telemetry import TelemetryReader
+from tests.gateway.nmea_data import epochs, fixes, pgid
+from tests.gateway.test_end_to_end import register
+from tests.servers import free_port, wait_for_port
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in list(os.environ):
+        if name.startswith("FIELDGATE_"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_settings_from_variables(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("FIELDGATE_TCP", "127.0.0.1:6000")
+    clean_env.setenv("FIELDGATE_MQTT", "mqtt://broker:1884")
+    clean_env.setenv("FIELDGATE_MQTT_SHARE", "gw")
+    clean_env.setenv("FIELDGATE_MQTT_QOS", "0")
+    clean_env.setenv("FIELDGATE_SERIAL", "/dev/ttyUSB0=BENCH1@4800, /dev/ttyUSB1=BENCH2")
+    clean_env.setenv("FIELDGATE_IDLE_TIMEOUT", "60")
+    clean_env.setenv("FIELDGATE_REUSE_PORT", "true")
+    config = GatewaySettings().to_config()
+    assert config.tcp is not None and (config.tcp.host, config.tcp.port) == ("127.0.0.1", 6000)
+    assert config.tcp.reuse_port and config.tcp.limits.idle_timeout == 60
+    assert config.mqtt is not None and config.mqtt.topic == "$share/gw/fieldgate/+/nmea"
+    assert (config.mqtt.port, config.mqtt.qos, config.mqtt.idle_timeout) == (1884, 0, 60)
+    assert [(p.device, p.terminal_id, p.baudrate) for p in config.serial] == [
+        ("/dev/ttyUSB0", "BENCH1", 4800), ("/dev/ttyUSB1", "BENCH2", 9600)]
+    assert config.tcp.limits.max_line == TcpLimits().max_line
+
+
+def test_flags_override_variables(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("FIELDGATE_TCP", "127.0.0.1:6000")
+    clean_env.setenv("FIELDGATE_MAX_CONNECTIONS", "10")
+    clean_env.setenv("FIELDGATE_SERIAL", '["/dev/a=A1"]')
+    settings = GatewaySettings(tcp="0.0.0.0:7000", serial=["/dev/b=B1"])
+    config = settings.to_config()
+    assert config.tcp is not None and config.tcp.port == 7000
+    assert config.tcp.limits.max_connections == 10  # not given as a flag: the variable holds
+    assert [p.device for p in config.serial] == ["/dev/b"]
+
+
+@pytest.mark.parametrize(("argv", "env", "message"), [
+    (["--tcp", "somewhere"], {}, "bad address"),
+    (["--mqtt-share", "g"], {}, "without a broker"),
+    ([], {"FIELDGATE_MQTT_QOS": "2"}, "FIELDGATE_MQTT_QOS"),
+    ([], {}, "no transport configured"),
+    (["--serial", "/dev/ttyUSB0"], {}, "DEVICE=TERMINAL_ID"),
+    (["--tcp", ":0", "--max-line", "4"], {}, "max_line"),
+])
+def test_bad_settings_exit_2_with_one_clear_line(clean_env: pytest.MonkeyPatch, capsys,
+                                                 argv: list[str], env: dict[str, str],
+                                                 message: str, tmp_path: Path) -> None:
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    status = main(["gateway", "--db", f"sqlite:///{tmp_path}/x.db", *argv])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err and err.startswith("fieldgate gateway: ")
+
+
+def test_config_errors_are_gateway_errors() -> None:
+    with pytest.raises(ConfigError):
+        GatewaySettings(tcp="host:port").to_config()
+
+
+def test_the_command_ingests_over_tcp_and_stops_cleanly(db: DatabaseURL, tmp_path: Path) -> None:
+    register(db, "CLI1")
+    tcp_port, metrics_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+    env.update(FIELDGATE_DB=str(db), FIELDGATE_TCP="127.0.0.1:1",  # the flag below wins
+               FIELDGATE_SPOOL_DIR=str(tmp_path / "spool"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldgate", "gateway", "--tcp", f"127.0.0.1:{tcp_port}",
+         "--metrics", f"127.0.0.1:{metrics_port}", "--idle-timeout", "30"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_port("127.0.0.1", tcp_port, timeout=20)
+        items = fixes(10, terminal="CLI1")
+        with socket.create_connection(("127.0.0.1", tcp_port)) as sock:
+            sock.sendall(pgid("CLI1") + epochs(items))
+            deadline = time.monotonic() + 10
+            text = ""
+            while 'records_published_total{transport="tcp"} 10.0' not in text:
+                assert time.monotonic() < deadline, text
+                time.sleep(0.05)
+                url = f"http://127.0.0.1:{metrics_port}/metrics"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    text = response.read().decode()
+        assert "fieldgate_telemetry_" in text  # the writer's metrics are served alongside
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "gateway running: tcp 127.0.0.1:%d" % tcp_port in err
+
+    async def read() -> list:
+        async with TelemetryReader(db) as reader:
+            return [(f.fix_time, f.lat) async for f in reader.positions("CLI1")]
+
+    assert asyncio.run(read()) == [(f.time, f.lat) for f in items]

@@ -70,10 +70,30 @@ class StreamConnection(asyncio.Protocol):
     """Protocol for one connection. ``terminal`` fixes its identity (serial bindings); without
     it the connection identifies itself with ``$PGID``."""
 
-    __slots__ = ("_owner", "_sink", "_metrics", "transport", "remote", "stream", "info",
-                 "_terminal", "_fixed", "_held", "_pending", "_pending_bytes", "_task",
-                 "_in_sink", "_paused", "_lost", "_refused", "_displaced", "_done",
-                 "_done_waiters", "close_reason", "last_rx")
+    __slots__ = (
+        "_displaced",
+        "_done",
+        "_done_waiters",
+        "_fixed",
+        "_held",
+        "_in_sink",
+        "_lost",
+        "_metrics",
+        "_owner",
+        "_paused",
+        "_pending",
+        "_pending_bytes",
+        "_refused",
+        "_sink",
+        "_task",
+        "_terminal",
+        "close_reason",
+        "info",
+        "last_rx",
+        "remote",
+        "stream",
+        "transport",
+    )
 
     def __init__(self, owner: ConnectionOwner, *, terminal: str | None = None) -> None:
         self._owner = owner
@@ -303,9 +323,11 @@ class StreamConnection(asyncio.Protocol):
                 await displaced.wait_done()
             finally:
                 self._in_sink = False
+        # rejected_by_reason is the stream's own live dict (Reject is a str enum)
+        rejected: dict[str, int] = self.stream.stats.rejected  # type: ignore[assignment]
         self.info = SessionInfo(terminal_id=terminal, transport=self._owner.kind,
                                 remote=self.remote, connected_at=datetime.now(UTC),
-                                rejected_by_reason=self.stream.stats.rejected)  # type: ignore[arg-type]
+                                rejected_by_reason=rejected)
         self._metrics.sessions += 1
         self._metrics.sessions_total += 1
         await self._sink_call(self._sink.session_opened, self.info)

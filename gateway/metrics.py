@@ -45,10 +45,24 @@ def _bump(counts: dict[str, int], key: str, n: int = 1) -> None:
 class TransportMetrics:
     """Counters of one transport (TCP listener, MQTT subscriber, all serial ports)."""
 
-    __slots__ = ("transport", "connections", "connections_total", "refused", "disconnects",
-                 "sessions", "sessions_total", "reads", "records_published", "publish_wait_sum",
-                 "publish_wait_buckets", "pauses", "paused", "rejects", "retired",
-                 "live_streams")
+    __slots__ = (
+        "connections",
+        "connections_total",
+        "disconnects",
+        "live_streams",
+        "paused",
+        "pauses",
+        "publish_wait_buckets",
+        "publish_wait_sum",
+        "reads",
+        "records_published",
+        "refused",
+        "rejects",
+        "retired",
+        "sessions",
+        "sessions_total",
+        "transport",
+    )
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
@@ -143,7 +157,7 @@ class GatewayCollector(Collector):
         def snapshot() -> None:
             try:
                 result.set_result(self._snapshot())
-            except BaseException as exc:  # handed to the scraping thread
+            except BaseException as exc:  # noqa: BLE001 - handed to the scraping thread
                 result.set_exception(exc)
 
         loop.call_soon_threadsafe(snapshot)

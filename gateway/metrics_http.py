@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.gc_collector import GCCollector
@@ -52,7 +52,7 @@ class MetricsEndpoint:
     def port(self) -> int:
         return self._server.server_port if self._server is not None else self._port
 
-    async def __aenter__(self) -> MetricsEndpoint:
+    async def __aenter__(self) -> Self:
         self._server, self._thread = start_http_server(self._port, addr=self.host,
                                                        registry=self.registry)
         return self

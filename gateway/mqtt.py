@@ -61,7 +61,7 @@ _STOP = object()
 
 
 class _Session:
-    __slots__ = ("stream", "info", "last_rx")
+    __slots__ = ("info", "last_rx", "stream")
 
     def __init__(self, stream: NmeaStream, info: SessionInfo) -> None:
         self.stream = stream

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def paho_of(client: aiomqtt.Client) -> Any:
-    return client._client  # noqa: SLF001 - see the module docstring
+    return client._client
 
 
 def enable_manual_ack(client: aiomqtt.Client) -> None:
@@ -59,7 +59,7 @@ class FlowQueue(asyncio.Queue):
         self.on_high: Callable[[], None] = _nothing
         self.on_low: Callable[[], None] = _nothing
 
-    def factory(self, maxsize: int = 0) -> FlowQueue:  # noqa: ARG002 - aiomqtt's signature
+    def factory(self, maxsize: int = 0) -> FlowQueue:
         """What to pass as aiomqtt's ``queue_type``: every client gets this same queue."""
         return self
 
@@ -139,6 +139,6 @@ class SocketPause:
                     continue
                 break
         except Exception as exc:  # noqa: BLE001 - handed to the client like aiomqtt does
-            disconnected = client._disconnected  # noqa: SLF001
+            disconnected = client._disconnected
             if not disconnected.done():
                 disconnected.set_exception(exc)

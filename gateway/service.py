@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from types import TracebackType
+from typing import Self
 
 from gateway.config import GatewayConfig
 from gateway.metrics import GatewayCollector, TransportMetrics
@@ -64,7 +65,7 @@ class Gateway:
     def transport_metrics(self) -> list[TransportMetrics]:
         return list(self._metrics)
 
-    async def __aenter__(self) -> Gateway:
+    async def __aenter__(self) -> Self:
         self.collector.loop = asyncio.get_running_loop()
         tg = self._tg = asyncio.TaskGroup()
         await tg.__aenter__()

@@ -29,7 +29,8 @@ __all__ = ["GatewaySettings", "settings_error"]
 
 
 class GatewaySettings(BaseSettings):
-    """Every field is also ``FIELDGATE_<FIELD>`` (``FIELDGATE_TCP``, ``FIELDGATE_MQTT_SHARE``...)."""
+    """Every field is also ``FIELDGATE_<FIELD>`` (``FIELDGATE_TCP``, ``FIELDGATE_MQTT_SHARE``,
+    ...)."""
 
     model_config = SettingsConfigDict(env_prefix="FIELDGATE_", frozen=True, extra="ignore")
 

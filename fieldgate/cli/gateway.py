@@ -160,17 +160,17 @@ async def serve(*, config: Any, db: Any, ingest: Any, metrics: tuple[str, int] |
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     try:
-        async with Ingest(db=db, config=ingest) as sink, \
-                Gateway(config=config, sink=sink) as gateway:
-            async with contextlib.AsyncExitStack() as extra:
-                if metrics is not None:
-                    registry = private_registry(gateway.collector, sink.collector)
-                    endpoint = await extra.enter_async_context(
-                        MetricsEndpoint(host=metrics[0], port=metrics[1], registry=registry))
-                    log.warning("metrics on http://%s:%d/metrics", metrics[0], endpoint.port)
-                log.warning("gateway running: %s", _describe(gateway))
-                await stop.wait()
-                log.warning("gateway stopping")
+        async with (Ingest(db=db, config=ingest) as sink,
+                    Gateway(config=config, sink=sink) as gateway,
+                    contextlib.AsyncExitStack() as extra):
+            if metrics is not None:
+                registry = private_registry(gateway.collector, sink.collector)
+                endpoint = await extra.enter_async_context(
+                    MetricsEndpoint(host=metrics[0], port=metrics[1], registry=registry))
+                log.warning("metrics on http://%s:%d/metrics", metrics[0], endpoint.port)
+            log.warning("gateway running: %s", _describe(gateway))
+            await stop.wait()
+            log.warning("gateway stopping")
     except SpoolLocked as exc:
         raise CLIError(f"{exc} (give each gateway process its own --spool-dir)") from None
     except OSError as exc:

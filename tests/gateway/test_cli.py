@@ -112,13 +112,13 @@ def test_the_command_ingests_over_tcp_and_stops_cleanly(db: DatabaseURL, tmp_pat
                     text = response.read().decode()
         assert "fieldgate_telemetry_" in text  # the writer's metrics are served alongside
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, err
-    assert "gateway running: tcp 127.0.0.1:%d" % tcp_port in err
+    assert f"gateway running: tcp 127.0.0.1:{tcp_port}" in err
 
     async def read() -> list:
         async with TelemetryReader(db) as reader:

@@ -46,7 +46,8 @@ async def stored(db: DatabaseURL, terminal: str) -> list[tuple]:
 
 
 def as_rows(items) -> list[tuple]:
-    return [(f.time, f.lat, f.lon, None if f.alt_m is None else round(f.alt_m, 2), f.sats) for f in items]
+    return [(f.time, f.lat, f.lon, None if f.alt_m is None else round(f.alt_m, 2), f.sats)
+            for f in items]
 
 
 async def test_tcp_terminals_into_the_database(db: DatabaseURL, tmp_path: Path) -> None:
@@ -54,25 +55,25 @@ async def test_tcp_terminals_into_the_database(db: DatabaseURL, tmp_path: Path) 
     plan = {name: fixes(20, terminal=name, lat=40 + i) for i, name in
             enumerate(["E2ET1", "E2ET2"])}
     config = GatewayConfig(tcp=TcpConfig(host="127.0.0.1", port=0))
-    async with Ingest(db=db, config=ingest_config(tmp_path)) as sink:
-        async with Gateway(config=config, sink=sink) as gateway:
-            assert gateway.tcp is not None
-            port = gateway.tcp.port
+    async with (Ingest(db=db, config=ingest_config(tmp_path)) as sink,
+                Gateway(config=config, sink=sink) as gateway):
+        assert gateway.tcp is not None
+        port = gateway.tcp.port
 
-            async def terminal(name: str, data: bytes) -> None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                for i in range(0, len(data), 333):
-                    writer.write(data[i:i + 333])
-                    await writer.drain()
-                writer.close()
-                await writer.wait_closed()
+        async def terminal(name: str, data: bytes) -> None:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            for i in range(0, len(data), 333):
+                writer.write(data[i:i + 333])
+                await writer.drain()
+            writer.close()
+            await writer.wait_closed()
 
-            await asyncio.gather(
-                *(terminal(name, pgid(name) + epochs(items)) for name, items in plan.items()),
-                terminal("real", t55_capture()),  # a real T55 stream, $PGID mid-way
-                terminal("unknown", pgid("E2EUNREG") + epochs(fixes(3))),
-            )
-            await eventually(lambda: sink.metrics.fixes_stored >= 40, timeout=20)
+        await asyncio.gather(
+            *(terminal(name, pgid(name) + epochs(items)) for name, items in plan.items()),
+            terminal("real", t55_capture()),  # a real T55 stream, $PGID mid-way
+            terminal("unknown", pgid("E2EUNREG") + epochs(fixes(3))),
+        )
+        await eventually(lambda: sink.metrics.fixes_stored >= 40, timeout=20)
     for name, items in plan.items():
         assert await stored(db, name) == as_rows(items)
     real = await stored(db, "359853000144328")
@@ -95,16 +96,16 @@ async def test_mqtt_terminals_into_the_database(db: DatabaseURL, tmp_path: Path,
             enumerate(["E2EM1", "E2EM2"])}
     config = GatewayConfig(mqtt=MqttConfig(host=mqtt_broker.host, port=mqtt_broker.port,
                                            backoff=BackoffPolicy(initial=0.05, maximum=0.2)))
-    async with Ingest(db=db, config=ingest_config(tmp_path)) as sink:
-        async with Gateway(config=config, sink=sink) as gateway:
-            assert gateway.mqtt is not None
-            await asyncio.wait_for(gateway.mqtt.subscribed.wait(), 10)
-            async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as pub:
-                for i in range(10):
-                    for name, items in plan.items():
-                        await pub.publish(f"fieldgate/{name}/nmea", epochs(items[i:i + 1]),
-                                          qos=1)
-            await eventually(lambda: gateway.mqtt.metrics.reads == 20, timeout=10)
+    async with (Ingest(db=db, config=ingest_config(tmp_path)) as sink,
+                Gateway(config=config, sink=sink) as gateway):
+        assert gateway.mqtt is not None
+        await asyncio.wait_for(gateway.mqtt.subscribed.wait(), 10)
+        async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as pub:
+            for i in range(10):
+                for name, items in plan.items():
+                    await pub.publish(f"fieldgate/{name}/nmea", epochs(items[i:i + 1]),
+                                      qos=1)
+        await eventually(lambda: gateway.mqtt.metrics.reads == 20, timeout=10)
     for name, items in plan.items():
         assert await stored(db, name) == as_rows(items)
     async with TelemetryReader(db) as reader:
@@ -119,11 +120,11 @@ async def test_serial_terminal_into_the_database(db: DatabaseURL, tmp_path: Path
     register(db, "E2ES1")
     items = fixes(10, terminal="E2ES1")
     config = GatewayConfig(serial=(SerialPortConfig(device=str(ptys.a), terminal_id="E2ES1"),))
-    async with Ingest(db=db, config=ingest_config(tmp_path)) as sink:
-        async with Gateway(config=config, sink=sink) as gateway:
-            await asyncio.wait_for(gateway.serial[0].opened.wait(), 10)
-            ptys.write(epochs(items))
-            await eventually(lambda: gateway.transport_metrics[0].records_published == 10)
+    async with (Ingest(db=db, config=ingest_config(tmp_path)) as sink,
+                Gateway(config=config, sink=sink) as gateway):
+        await asyncio.wait_for(gateway.serial[0].opened.wait(), 10)
+        ptys.write(epochs(items))
+        await eventually(lambda: gateway.transport_metrics[0].records_published == 10)
     assert await stored(db, "E2ES1") == as_rows(items)
     async with TelemetryReader(db) as reader:
         state = await reader.latest_state("E2ES1")

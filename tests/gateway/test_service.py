@@ -118,7 +118,7 @@ async def test_metrics_endpoint_serves_the_collector_over_http() -> None:
         assert gateway.tcp is not None
         registry = private_registry(gateway.collector)
         async with MetricsEndpoint(host="127.0.0.1", port=0, registry=registry) as endpoint:
-            r1, w1 = await asyncio.open_connection("127.0.0.1", gateway.tcp.port)
+            _r1, w1 = await asyncio.open_connection("127.0.0.1", gateway.tcp.port)
             w1.write(pgid("HTTP1") + epochs(fixes(3, terminal="HTTP1")))
             await w1.drain()
             r2, w2 = await asyncio.open_connection("127.0.0.1", gateway.tcp.port)

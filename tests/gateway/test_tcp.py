@@ -36,7 +36,7 @@ async def connect(server: TcpServer) -> tuple[asyncio.StreamReader, asyncio.Stre
 
 
 async def send_and_close(server: TcpServer, data: bytes) -> None:
-    reader, writer = await connect(server)
+    _reader, writer = await connect(server)
     writer.write(data)
     await writer.drain()
     writer.close()
@@ -47,7 +47,7 @@ async def test_pgid_identifies_the_connection_and_records_flow_into_its_session(
     sink = MemorySink()
     items = fixes(5, terminal="T100")
     async with serving(sink) as server:
-        reader, writer = await connect(server)
+        _reader, writer = await connect(server)
         writer.write(pgid("T100") + epochs(items))
         await writer.drain()
         await eventually(lambda: sink.count("T100") == 5)
@@ -71,7 +71,7 @@ async def test_records_before_pgid_are_held_and_released_with_the_terminal_id() 
     sink = MemorySink()
     early, late = fixes(4), fixes(3, start=4, terminal="T7")
     async with serving(sink) as server:
-        reader, writer = await connect(server)
+        _reader, writer = await connect(server)
         writer.write(epochs(early))
         await writer.drain()
         await eventually(lambda: server.metrics.reads >= 1)
@@ -139,7 +139,7 @@ async def test_real_t55_capture_in_random_chunks_matches_the_decoder() -> None:
     terminal = "359853000144328"  # announced by the capture's own $PGID line
     rng = random.Random(55)
     async with serving(sink) as server:
-        reader, writer = await connect(server)
+        _reader, writer = await connect(server)
         i = 0
         while i < len(data):
             step = rng.randint(1, 40)
@@ -166,7 +166,7 @@ async def test_many_connections_each_keep_their_own_order() -> None:
             for i in range(n_conn)}
     async with serving(sink) as server:
         async def terminal(name: str) -> None:
-            reader, writer = await connect(server)
+            _reader, writer = await connect(server)
             writer.write(pgid(name))
             for f in plan[name]:
                 writer.write(encode.epoch(f))
@@ -230,7 +230,7 @@ async def test_a_second_connection_of_the_same_terminal_replaces_the_first() -> 
         w1.write(pgid("DUP") + epochs(fixes(3, terminal="DUP")))
         await w1.drain()
         await eventually(lambda: sink.count("DUP") == 3)
-        r2, w2 = await connect(server)
+        _r2, w2 = await connect(server)
         w2.write(pgid("DUP") + epochs(fixes(3, start=3, terminal="DUP")))
         await w2.drain()
         assert await asyncio.wait_for(r1.read(), 5) == b""  # the old one is closed
@@ -260,7 +260,7 @@ async def test_a_failing_sink_is_counted_and_the_connection_carries_on() -> None
     sink = MemorySink()
     sink.fail_publishes = 1
     async with serving(sink) as server:
-        reader, writer = await connect(server)
+        _reader, writer = await connect(server)
         writer.write(pgid("F1") + epochs(fixes(3, terminal="F1")))
         await writer.drain()
         await eventually(lambda: server.metrics.rejects.get("sink_error", 0) >= 1)

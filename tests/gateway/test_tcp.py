@@ -9,6 +9,8 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import pytest
+
 from devices.nmea import Reject, encode
 from gateway.config import TcpConfig, TcpLimits
 from gateway.tcp import TcpServer
@@ -346,3 +348,25 @@ async def test_blocked_sink_stops_reading_until_the_sender_blocks_then_nothing_i
     assert sink.records["BP1"] == fixes(sent_epochs, terminal="BP1")
     assert server.metrics.pauses >= 1 and server.metrics.paused == 0
     assert server.metrics.publish_wait_sum >= 0.1
+
+
+async def test_reuse_port_lets_two_listeners_share_a_port_and_split_connections() -> None:
+    sinks = [MemorySink(), MemorySink()]
+    first = TcpServer(config=TcpConfig(host="127.0.0.1", port=0, reuse_port=True), sink=sinks[0])
+    await first.start()
+    second = TcpServer(config=TcpConfig(host="127.0.0.1", port=first.port, reuse_port=True),
+                       sink=sinks[1])
+    await second.start()  # without SO_REUSEPORT this bind fails: see below
+    try:
+        for i in range(60):
+            await send_and_close(first, pgid(f"RP{i}") + epochs(fixes(3, terminal=f"RP{i}")))
+        await eventually(lambda: len(sinks[0].closed) + len(sinks[1].closed) == 60)
+        # the kernel spreads connections by address hash: both processes get a share
+        assert len(sinks[0].closed) > 0 and len(sinks[1].closed) > 0
+        assert sinks[0].count() + sinks[1].count() == 180
+        plain = TcpServer(config=TcpConfig(host="127.0.0.1", port=first.port), sink=MemorySink())
+        with pytest.raises(OSError):
+            await plain.start()
+    finally:
+        await first.close()
+        await second.close()

@@ -50,6 +50,7 @@ BAD_TOPIC = "bad_topic"
 OVERSIZE = "oversize"
 EMPTY = "empty_payload"
 SINK_ERROR = "sink_error"
+INTERNAL_ERROR = "internal_error"
 #: refusal and disconnect reasons (broker connections)
 CONNECT_FAILED = "connect_failed"
 BROKER_LOST = "broker_lost"
@@ -120,6 +121,9 @@ class MqttSubscriber:
                     if not self._stopping:
                         raise
                     asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                except Exception:  # a bug must cost a reconnection, not the transport
+                    log.exception("MQTT subscriber: unexpected error; reconnecting")
+                    self.metrics.disconnect(INTERNAL_ERROR)
                 if not self._stopping:
                     await self._between_attempts(self._backoff.next_delay())
             # messages received but not handled when the last connection ended: they are in
@@ -251,6 +255,11 @@ class MqttSubscriber:
                 metrics.reject(OVERSIZE)
             else:
                 await self._ingest(terminal, bytes(payload))
+        except Exception:
+            # a message that trips a bug would trip it again when redelivered: count it and
+            # let it go rather than stall the subscription on it
+            log.exception("MQTT message on %s: unexpected error", message.topic.value)
+            metrics.reject(INTERNAL_ERROR)
         finally:
             # acknowledged only now: the records are the sink's (or were rejected for good)
             client = self._client

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import serial
 import serial_asyncio_fast
 
 from devices.nmea import DecodeStats
@@ -74,7 +73,7 @@ class SerialReceiver:
                 try:
                     transport, _ = await serial_asyncio_fast.create_serial_connection(
                         loop, lambda conn=conn: conn, cfg.device, baudrate=cfg.baudrate)
-                except (serial.SerialException, OSError, ValueError) as exc:
+                except Exception as exc:  # noqa: BLE001 - SerialException, OSError, termios.error
                     self.metrics.refuse(OPEN_FAILED)
                     if not self._failing:
                         log.warning("serial %s (%s): cannot open: %s; retrying", cfg.device,

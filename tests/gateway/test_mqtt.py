@@ -115,8 +115,8 @@ async def test_broker_restart_reconnects_and_carries_on(mqtt_broker_factory) -> 
         await eventually(lambda: sink.count("RC1") == 3)
         broker.stop()
         await eventually(lambda: not sub.subscribed.is_set())
-        await asyncio.sleep(0.3)  # a few failed attempts against the stopped broker
-        assert sub.metrics.refused.get("connect_failed", 0) >= 1
+        # attempts against the stopped broker fail, and are counted
+        await eventually(lambda: sub.metrics.refused.get("connect_failed", 0) >= 2)
         broker.start()
         await asyncio.wait_for(sub.subscribed.wait(), 10)
         async with publisher(broker) as pub:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import urllib.request
 
@@ -49,6 +50,13 @@ async def test_all_transports_at_once_then_a_clean_shutdown(mqtt_broker: Mosquit
         serial=(SerialPortConfig(device=str(ptys.a), terminal_id="GWSER"),),
     )
     registry = CollectorRegistry()
+    with contextlib.ExitStack() as cleanup:
+        await _all_transports(config, sink, registry, mqtt_broker, ptys, cleanup)
+
+
+async def _all_transports(config: GatewayConfig, sink: MemorySink, registry: CollectorRegistry,
+                          mqtt_broker: Mosquitto, ptys: PtyPair,  # noqa: F811
+                          cleanup: contextlib.ExitStack) -> None:
     async with Gateway(config=config, sink=sink) as gateway:
         registry.register(gateway.collector)
         names = sorted(t.get_name() for t in asyncio.all_tasks() if t.get_name()
@@ -59,6 +67,7 @@ async def test_all_transports_at_once_then_a_clean_shutdown(mqtt_broker: Mosquit
         await asyncio.wait_for(gateway.serial[0].opened.wait(), 10)
 
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.tcp.port)
+        cleanup.callback(writer.close)  # even when an assertion below fails
         writer.write(pgid("GWTCP") + epochs(fixes(3, terminal="GWTCP"))
                      + b"junk\r\n$GPRMC,1*00\r\n")
         await writer.drain()
@@ -68,6 +77,8 @@ async def test_all_transports_at_once_then_a_clean_shutdown(mqtt_broker: Mosquit
             await pub.publish("fieldgate/bad topic/nmea", b"x", qos=1)
         ptys.write(epochs(fixes(3, terminal="GWSER")))
         await eventually(lambda: all(sink.count(t) == 3 for t in ("GWTCP", "GWMQTT", "GWSER")))
+        await eventually(lambda: gateway.mqtt.metrics.reads == 2)  # the bad topic too
+        await eventually(lambda: gateway.tcp.metrics.decode_totals().rejected_total == 2)
 
         live = samples(registry)
         assert live[("fieldgate_gateway_open_connections", (("transport", "tcp"),))] == 1

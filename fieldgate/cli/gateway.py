@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -105,16 +104,29 @@ def gateway_settings(args: argparse.Namespace) -> Any:
 
 
 def ingest_config(args: argparse.Namespace) -> Any:
+    """The sink's settings this command exposes (``FIELDGATE_SPOOL_DIR``,
+    ``FIELDGATE_AUTO_REGISTER``), flags winning, as a ``telemetry.IngestConfig``."""
+    from pydantic import ValidationError
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
     from fieldgate.cli import CLIError
+    from gateway.settings import settings_error
     from telemetry.config import IngestConfig
     from telemetry.errors import ConfigError
 
-    spool = args.spool_dir or os.environ.get("FIELDGATE_SPOOL_DIR") or DEFAULT_SPOOL_DIR
-    auto = args.auto_register
-    if auto is None:
-        auto = os.environ.get("FIELDGATE_AUTO_REGISTER", "").lower() in {"1", "true", "yes"}
+    class StorageSettings(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="FIELDGATE_", frozen=True, extra="ignore")
+
+        spool_dir: Path = Path(DEFAULT_SPOOL_DIR)
+        auto_register: bool = False
+
+    given = {name: getattr(args, name) for name in ("spool_dir", "auto_register")
+             if getattr(args, name, None) is not None}
     try:
-        return IngestConfig(spool_dir=Path(spool), auto_register=auto)
+        storage = StorageSettings(**given)
+        return IngestConfig(spool_dir=storage.spool_dir, auto_register=storage.auto_register)
+    except ValidationError as exc:
+        raise CLIError(settings_error(exc)) from None
     except ConfigError as exc:
         raise CLIError(str(exc)) from None
 

@@ -125,3 +125,20 @@ def test_the_command_ingests_over_tcp_and_stops_cleanly(db: DatabaseURL, tmp_pat
             return [(f.fix_time, f.lat) async for f in reader.positions("CLI1")]
 
     assert asyncio.run(read()) == [(f.time, f.lat) for f in items]
+
+
+def test_storage_settings_from_variables_and_flags(clean_env: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    import argparse
+
+    from fieldgate.cli.gateway import ingest_config
+
+    none = argparse.Namespace(spool_dir=None, auto_register=None)
+    default = ingest_config(none)
+    assert (str(default.spool_dir), default.auto_register) == (".fieldgate/spool", False)
+    clean_env.setenv("FIELDGATE_SPOOL_DIR", str(tmp_path / "env-spool"))
+    clean_env.setenv("FIELDGATE_AUTO_REGISTER", "yes")
+    from_env = ingest_config(none)
+    assert (from_env.spool_dir, from_env.auto_register) == (tmp_path / "env-spool", True)
+    flags = ingest_config(argparse.Namespace(spool_dir=str(tmp_path / "flag"), auto_register=None))
+    assert flags.spool_dir == tmp_path / "flag" and flags.auto_register is True

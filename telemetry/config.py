@@ -22,6 +22,10 @@ class IngestConfig:
         spool_dir: directory of the on-disk spool (created if missing; one process per directory).
         batch_max_rows: a batch is written as soon as this many fixes are waiting.
         flush_interval: seconds; a non-empty batch is written at least this often.
+        state_interval: seconds between writes of the latest-state rows (``terminal_state``,
+            ``unknown_terminals``). Between them the per-terminal deltas ride along in memory
+            and go with a later batch, so that the fixes' transactions, which socket-to-commit
+            latency waits for, do not carry one upsert per live terminal each time.
         queue_max_rows: fixes held in memory (waiting or being written) before ``publish`` waits.
         spool_max_bytes: disk the spool may use; when full, ``publish`` waits (backpressure).
         spool_segment_bytes: size at which the spool starts a new segment file.
@@ -46,7 +50,8 @@ class IngestConfig:
 
     spool_dir: Path
     batch_max_rows: int = 5000
-    flush_interval: float = 0.2
+    flush_interval: float = 0.1
+    state_interval: float = 1.0
     queue_max_rows: int = 100_000
     spool_max_bytes: int = 1 << 30
     spool_segment_bytes: int = 16 << 20
@@ -68,6 +73,7 @@ class IngestConfig:
         positive = {
             "batch_max_rows": self.batch_max_rows,
             "flush_interval": self.flush_interval,
+            "state_interval": self.state_interval,
             "queue_max_rows": self.queue_max_rows,
             "spool_max_bytes": self.spool_max_bytes,
             "spool_segment_bytes": self.spool_segment_bytes,

@@ -96,6 +96,7 @@ class Ingest:
         self._room = asyncio.Event()
         self._room.set()
         self._flush_now = asyncio.Event()
+        self._states_due = 0.0  # monotonic time from which a sealed batch takes the states
         self._progress = asyncio.Condition()
         self._taken = 0  # batches the writer took from memory
         self._disposed = 0  # ... and wrote or spooled
@@ -319,9 +320,24 @@ class Ingest:
     def _seal_pending(self) -> None:
         """The pending batch is full: queue it for the writer and start a new one, so that a
         batch (one transaction, one spool frame) stays near ``batch_max_rows``."""
-        self._full.append(self._pending)
-        self._pending = PendingBatch()
+        self._full.append(self._take_pending(final=False))
         self._flush_now.set()
+
+    def _take_pending(self, *, final: bool) -> PendingBatch:
+        """Swap the pending batch for a fresh one. Unless the states are due (every
+        ``state_interval``, at flush() and at the end), the latest-state and unknown-terminal
+        deltas move on to the fresh batch and keep accumulating there."""
+        taken, fresh = self._pending, PendingBatch()
+        now = time.monotonic()
+        if final or self._flush_partial or now >= self._states_due:
+            self._states_due = now + self.config.state_interval
+        elif taken.states or taken.unknown:
+            fresh.states, taken.states = taken.states, {}
+            fresh.unknown, taken.unknown = taken.unknown, {}
+            # their registration is decided by the batch that finally writes them
+            fresh.undetermined = set(taken.undetermined)
+        self._pending = fresh
+        return taken
 
     async def _wait_for_room(self) -> None:
         m = self.metrics
@@ -401,12 +417,13 @@ class Ingest:
                 await self._dispose(self._full.popleft().freeze(), final=stopping)
             # the partial batch goes every flush_interval (or when asked, or at the end)
             if stopping or self._flush_partial or time.monotonic() >= partial_due:
-                self._flush_partial = False
                 partial_due = time.monotonic() + interval
                 if self._pending:
-                    pb, self._pending = self._pending, PendingBatch()
-                    self._taken += 1
-                    await self._dispose(pb.freeze(), final=stopping)
+                    pb = self._take_pending(final=stopping)
+                    if pb:
+                        self._taken += 1
+                        await self._dispose(pb.freeze(), final=stopping)
+                self._flush_partial = False
             if stopping and not self._full:
                 return
 

@@ -51,9 +51,6 @@ _STATE_TYPES = [
 ]
 SETUP = (
     "CREATE TEMP TABLE IF NOT EXISTS positions_staging (LIKE positions) ON COMMIT DELETE ROWS",
-    "CREATE TEMP TABLE IF NOT EXISTS terminal_state_staging ("
-    + ", ".join(f"{c} {t}" for c, t in zip(_STATE_STAGING_COLS, _STATE_TYPES))
-    + ") ON COMMIT DELETE ROWS",
 )
 COPY_POSITIONS = f"COPY positions_staging ({_COLS}) FROM STDIN (FORMAT BINARY)"
 COPY_DIRECT = f"COPY positions ({_COLS}) FROM STDIN (FORMAT BINARY)"
@@ -63,12 +60,12 @@ MOVE_POSITIONS = (
     f"INSERT INTO positions ({_COLS}) SELECT {_COLS} FROM positions_staging "
     "ON CONFLICT (terminal_id, fix_time) DO NOTHING"
 )
-COPY_STATES = (f"COPY terminal_state_staging ({', '.join(_STATE_STAGING_COLS)}) "
-               "FROM STDIN (FORMAT BINARY)")
-MOVE_STATES = (
+_NO_FIX = (None,) * 9
+UPSERT_STATES = (
     f"INSERT INTO terminal_state AS t ({', '.join(STATE_COLUMNS)}) "
-    f"SELECT {', '.join(_STATE_STAGING_COLS)}, now() FROM terminal_state_staging "
-    + STATE_UPSERT_TAIL
+    f"SELECT *, now() FROM unnest("
+    + ", ".join(f"%s::{t}[]" for t in _STATE_TYPES)
+    + ") " + STATE_UPSERT_TAIL
 )
 
 
@@ -214,16 +211,18 @@ class PostgresStore:
             states = [(tid, d) for tid, d in batch.states.items()
                       if tid not in result.unregistered]
             if states:
-                async with cur.copy(COPY_STATES) as copy:
-                    copy.set_types(_STATE_TYPES)
-                    for tid, d in states:
-                        fix = fix_columns(d.fix) or (None,) * 9
-                        await copy.write_row((
-                            tid, d.transport, d.remote_addr, d.connected, d.connected_at,
-                            d.disconnected_at, d.last_seen_at, *fix, d.sentences, d.rejected,
-                            d.fixes, d.connects,
-                        ))
-                await cur.execute(MOVE_STATES)
+                # one statement with one array per column: a round trip per batch, not a
+                # write per terminal (a COPY row by row awaited the event loop 2000 times for
+                # 2000 terminals, and a busy gateway loop made each await cost a turn)
+                columns: list[list] = [[] for _ in _STATE_STAGING_COLS]
+                for tid, d in states:
+                    fix = fix_columns(d.fix) or _NO_FIX
+                    row = (tid, d.transport, d.remote_addr, d.connected, d.connected_at,
+                           d.disconnected_at, d.last_seen_at, *fix, d.sentences, d.rejected,
+                           d.fixes, d.connects)
+                    for column, value in zip(columns, row):
+                        column.append(value)
+                await cur.execute(UPSERT_STATES, columns)
         result.committed_at = datetime.now(UTC)
         result.commit_seconds = time.perf_counter() - started
         return result

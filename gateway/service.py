@@ -65,6 +65,16 @@ class Gateway:
     def transport_metrics(self) -> list[TransportMetrics]:
         return list(self._metrics)
 
+    def describe(self) -> str:
+        """Where it listens, for logs: ``tcp 0.0.0.0:5000, mqtt mqtt://..., serial ...``."""
+        parts = []
+        if self.tcp is not None:
+            parts += [f"tcp {h}:{p}" for h, p in self.tcp.addresses]
+        if self.mqtt is not None:
+            parts.append(f"mqtt {self.mqtt.config.url} {self.mqtt.config.topic}")
+        parts += [f"serial {r.config.device}={r.config.terminal_id}" for r in self.serial]
+        return ", ".join(parts) or "no transports"
+
     async def __aenter__(self) -> Self:
         self.collector.loop = asyncio.get_running_loop()
         tg = self._tg = asyncio.TaskGroup()

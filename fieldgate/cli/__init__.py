@@ -26,7 +26,9 @@ COMMAND_MODULES = [
     "fieldgate.cli.work_orders",
     "fieldgate.cli.service_jobs",
     "fieldgate.cli.api",
+    "fieldgate.cli.serve",
     "fieldgate.cli.simulate",
+    "fieldgate.cli.demo",
 ]
 
 

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -162,49 +161,32 @@ async def serve(*, config: Any, db: Any, ingest: Any, metrics: tuple[str, int] |
                 stop: asyncio.Event | None = None) -> int:
     """Run the gateway into the database until SIGINT/SIGTERM (or ``stop`` is set)."""
     from fieldgate.cli import CLIError
+    from fieldgate.signals import stop_on_signals
     from gateway import Gateway
     from gateway.metrics_http import MetricsEndpoint, private_registry
     from telemetry.errors import SpoolLocked
     from telemetry.ingest import Ingest
 
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
     try:
-        async with (Ingest(db=db, config=ingest) as sink,
-                    Gateway(config=config, sink=sink) as gateway,
-                    contextlib.AsyncExitStack() as extra):
-            if metrics is not None:
-                registry = private_registry(gateway.collector, sink.collector)
-                endpoint = await extra.enter_async_context(
-                    MetricsEndpoint(host=metrics[0], port=metrics[1], registry=registry))
-                log.warning("metrics on http://%s:%d/metrics", metrics[0], endpoint.port)
-            # everything built so far (modules, settings, listeners) lives as long as the
-            # process: out of the collector's full passes, which otherwise stop the loop for
-            # tens of milliseconds (measured: bench gateway_tcp, p99 35 -> 18 ms)
-            gc.collect()
-            gc.freeze()
-            log.warning("gateway running: %s", _describe(gateway))
-            await stop.wait()
-            log.warning("gateway stopping")
+        with stop_on_signals(stop or asyncio.Event()) as stopping:
+            async with (Ingest(db=db, config=ingest) as sink,
+                        Gateway(config=config, sink=sink) as gateway,
+                        contextlib.AsyncExitStack() as extra):
+                if metrics is not None:
+                    registry = private_registry(gateway.collector, sink.collector)
+                    endpoint = await extra.enter_async_context(
+                        MetricsEndpoint(host=metrics[0], port=metrics[1], registry=registry))
+                    log.warning("metrics on http://%s:%d/metrics", metrics[0], endpoint.port)
+                # everything built so far (modules, settings, listeners) lives as long as the
+                # process: out of the collector's full passes, which otherwise stop the loop
+                # for tens of milliseconds (measured: bench gateway_tcp, p99 35 -> 18 ms)
+                gc.collect()
+                gc.freeze()
+                log.warning("gateway running: %s", gateway.describe())
+                await stopping.wait()
+                log.warning("gateway stopping")
     except SpoolLocked as exc:
         raise CLIError(f"{exc} (give each gateway process its own --spool-dir)") from None
     except OSError as exc:
         raise CLIError(f"cannot start the gateway: {exc}") from None
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signum)
     return 0
-
-
-def _describe(gateway: Any) -> str:
-    parts = []
-    if gateway.tcp is not None:
-        parts += [f"tcp {h}:{p}" for h, p in gateway.tcp.addresses]
-    if gateway.mqtt is not None:
-        parts.append(f"mqtt {gateway.mqtt.config.url} {gateway.mqtt.config.topic}")
-    parts += [f"serial {r.config.device}={r.config.terminal_id}" for r in gateway.serial]
-    return ", ".join(parts)

@@ -1,0 +1,143 @@
+"""Everything in one process: gateway, telemetry writer, REST API, periodic jobs.
+
+``fieldgate serve`` and ``fieldgate demo`` run :func:`run_all`. One event loop (uvloop when
+installed) carries the gateway's sockets, the telemetry writer, the API (uvicorn) and the
+service layer's periodic jobs. The API's ``/metrics`` shows the gateway's and the writer's
+collectors besides its own. For scale, run the pieces as separate processes instead
+(``fieldgate gateway`` several times, ``fieldgate api --workers N``): docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from fieldgate.dburl import DatabaseURL
+from fieldgate.signals import stop_on_signals
+from fieldservice.api import create_app
+from fieldservice.api.state import app_state
+from fieldservice.jobs import ServiceJobs
+from fieldservice.settings import ServiceSettings
+from gateway import Gateway
+from gateway.config import GatewayConfig
+from telemetry.config import IngestConfig
+from telemetry.ingest import Ingest
+
+log = logging.getLogger("fieldgate.serve")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServeConfig:
+    """What :func:`run_all` runs.
+
+    Args:
+        db: the database, migrated to head.
+        gateway: transports and limits (see ``gateway.config``).
+        ingest: the telemetry writer's settings.
+        service: the API's and the periodic jobs' settings.
+        api_host, api_port: where the HTTP server listens (port 0: any free port).
+        jobs_interval_s: seconds between runs of the escalation sweep and the return-visit
+            generator.
+    """
+
+    db: DatabaseURL
+    gateway: GatewayConfig
+    ingest: IngestConfig
+    service: ServiceSettings
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    jobs_interval_s: float = 60.0
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the caller decides when to stop, so the
+    gateway and the writer shut down in order after the API."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield
+
+
+@dataclass(slots=True)
+class Running:
+    """Handles on a running stack, for the caller of :func:`running` (the demo seeds data and
+    starts simulated terminals through them)."""
+
+    gateway: Gateway
+    sink: Ingest
+    app: Any
+    api_url: str
+
+
+@contextlib.asynccontextmanager
+async def running(config: ServeConfig) -> AsyncIterator[Running]:
+    """Start the whole stack; leaving stops the API first, then the gateway (flushing every
+    stream and session), then the writer (flushing to the database, or to the spool)."""
+    async with (Ingest(db=config.db, config=config.ingest) as sink,
+                Gateway(config=config.gateway, sink=sink) as gateway):
+        app = create_app(db=config.db, settings=config.service,
+                         metrics_collectors=[gateway.collector, sink.collector])
+        state = app_state(app)
+        server = _ApiServer(uvicorn.Config(app, host=config.api_host, port=config.api_port,
+                                           log_level="warning", lifespan="on"))
+        async with ServiceJobs(sessions=state.sessions, settings=config.service,
+                               interval_s=config.jobs_interval_s):
+            api = asyncio.create_task(server.serve(), name="api-server")
+            try:
+                while not server.started:
+                    if api.done():
+                        api.result()  # raises the reason it could not start
+                        raise OSError(f"the API server on {config.api_host}:"
+                                      f"{config.api_port} stopped during startup")
+                    await asyncio.sleep(0.02)
+                port = server.servers[0].sockets[0].getsockname()[1]
+                # long-lived objects built so far stay out of the collector's full passes
+                gc.collect()
+                gc.freeze()
+                yield Running(gateway=gateway, sink=sink, app=app,
+                              api_url=f"http://{config.api_host}:{port}")
+            finally:
+                server.should_exit = True
+                with contextlib.suppress(asyncio.CancelledError):
+                    await api
+
+
+async def run_all(config: ServeConfig, *,
+                  companion: Callable[[Running], Awaitable[None]] | None = None,
+                  stop: asyncio.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop``).
+
+    ``companion(stack)``, when given, runs as a task once everything listens (the demo's
+    simulated office and fleet); it is cancelled before the stack shuts down. Its failure is
+    logged, and the stack keeps serving.
+    """
+    with stop_on_signals(stop or asyncio.Event()) as stopping:
+        async with running(config) as stack:
+            log.warning("fieldgate serving: API %s, gateway %s", stack.api_url,
+                        stack.gateway.describe())
+            task = None
+            if companion is not None:
+                task = asyncio.create_task(companion(stack), name="serve-companion")
+                task.add_done_callback(_log_failure)
+            try:
+                await stopping.wait()
+            finally:
+                log.warning("fieldgate stopping")
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+    return 0
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: %r", task.get_name(), task.exception(),
+                  exc_info=task.exception())

@@ -1,0 +1,67 @@
+"""``fieldgate demo`` as a user runs it (what ``make demo`` does after installing): a real
+process, real sockets; installs complete on the first fixes, the fleet page's data is served."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_seeds_and_stops_cleanly(tmp_path: Path) -> None:
+    api_port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fieldgate", "demo", "--port", str(api_port),
+         "--gateway-port", "0", "--terminals", "4"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "every install completed" in line:
+                break
+        output = "".join(lines)
+        assert "every install completed" in output, output
+        assert output.count("completed: first fix from") == 3  # the 4th is never registered
+
+        base = f"http://127.0.0.1:{api_port}"
+        page = httpx.get(base + "/")
+        assert page.status_code == 200 and "fieldgate fleet" in page.text
+        token = httpx.post(base + "/api/auth/token",
+                           data={"username": "dispatcher", "password": "fieldgate-demo"}
+                           ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        fleet = httpx.get(base + "/api/fleet/terminals", headers=headers).json()
+        assert {t["terminal_id"] for t in fleet["terminals"]} == {"SIM0001", "SIM0002",
+                                                                 "SIM0003"}
+        assert all(t["fixes"] > 0 for t in fleet["terminals"])
+        unknown = httpx.get(base + "/api/fleet/unknown-terminals", headers=headers).json()
+        assert [u["terminal_id"] for u in unknown] == ["SIM0004"]
+        orders = httpx.get(base + "/api/work-orders", headers=headers,
+                           params={"state": "completed"}).json()
+        assert orders["total"] == 3
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            rest, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rest, _ = proc.communicate()
+    assert proc.returncode == 0, "".join(lines) + rest
+    assert "Traceback" not in rest, rest
+    assert (tmp_path / ".fieldgate" / "demo" / "fieldgate.db").exists()

@@ -1,0 +1,89 @@
+"""``fieldgate serve``: gateway, writer, API and jobs in one process, on real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from devices.nmea import encode
+from devices.records import Fix
+from fieldgate.dburl import DatabaseURL
+from fieldgate.serve import ServeConfig, running
+from fieldservice.actors import Actor
+from fieldservice.api.state import app_state
+from fieldservice.db import set_actor
+from fieldservice.roles import Role
+from fieldservice.schemas.people import UserCreate
+from fieldservice.services.users import create_user
+from fieldservice.settings import ServiceSettings
+from gateway.config import GatewayConfig, TcpConfig
+from telemetry.config import IngestConfig
+
+FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+
+
+def _config(db: DatabaseURL, tmp_path: Path) -> ServeConfig:
+    return ServeConfig(
+        db=db, gateway=GatewayConfig(tcp=TcpConfig(host="127.0.0.1", port=0)),
+        ingest=IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
+                            state_interval=0.05, spool_fsync=False),
+        service=ServiceSettings(secret_key=None, metrics_token=None, metrics_public=False,
+                                **FAST_HASHING),
+        api_port=0, jobs_interval_s=0.5)
+
+
+async def _login(app, client: httpx.AsyncClient) -> dict[str, str]:
+    state = app_state(app)
+    async with state.sessions() as session:
+        set_actor(session, Actor.system("test-setup"))
+        await create_user(session, passwords=state.passwords, data=UserCreate(
+            username="dora", password="dispatch-pass", role=Role.DISPATCHER))
+        await session.commit()
+    r = await client.post("/api/auth/token",
+                          data={"username": "dora", "password": "dispatch-pass"})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def _poll(check, timeout: float = 10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def test_a_terminal_reports_over_tcp_and_the_api_shows_it(db: DatabaseURL,
+                                                                tmp_path: Path) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=10)
+    async with running(_config(db, tmp_path)) as stack:
+        async with httpx.AsyncClient(base_url=stack.api_url) as client:
+            headers = await _login(stack.app, client)
+            r = await client.post("/api/terminals", headers=headers,
+                                  json={"terminal_id": "T55000001", "model": "T55"})
+            assert r.status_code == 403  # dispatchers do not register hardware
+            host, port = stack.gateway.tcp.addresses[0]
+            _, writer = await asyncio.open_connection(host, port)
+            writer.write(encode.pgid("T55000001") + b"".join(
+                encode.epoch(Fix(t0 + timedelta(seconds=i), 52.52, 13.405 + i * 1e-4, 12.0,
+                                 90.0, 40.0, 8, 0.9, 1)) for i in range(5)))
+            await writer.drain()
+
+            async def seen():
+                r = await client.get("/api/fleet/unknown-terminals", headers=headers)
+                return [u for u in r.json() if u["terminal_id"] == "T55000001"]
+
+            unknown = await _poll(seen)
+            assert unknown and unknown[0]["transport"] == "tcp"
+            metrics = await client.get("/metrics", headers=headers)
+            assert metrics.status_code == 200
+            assert "fieldgate_gateway_" in metrics.text and "fieldgate_telemetry_" in metrics.text
+            assert "fieldservice_http_requests_total" in metrics.text
+            writer.close()
+            await writer.wait_closed()
+            health = await client.get("/health")
+            assert health.json()["status"] == "ok"

@@ -20,6 +20,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(cur)
     cur.set_defaults(func=_current)
 
+    ts = actions.add_parser(
+        "timescale", help="set TimescaleDB compression and retention of positions",
+        description="Replace the compression and retention policies of the positions "
+                    "hypertable. On plain PostgreSQL and SQLite it changes nothing and says so.")
+    add_db_option(ts)
+    ts.add_argument("--compress-after", type=_days, default=7, metavar="DAYS",
+                    help="compress chunks older than this (default 7; 0 = no compression)")
+    ts.add_argument("--retain", type=_days, default=0, metavar="DAYS",
+                    help="drop chunks older than this (default 0 = keep everything)")
+    ts.set_defaults(func=_timescale)
+
 
 def _upgrade(args: argparse.Namespace) -> int:
     from fieldgate.db import upgrade
@@ -34,4 +45,39 @@ def _current(args: argparse.Namespace) -> int:
     from fieldgate.db import current_revision
 
     print(current_revision(database_from(args)) or "(empty database)")
+    return 0
+
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError("days cannot be negative")
+    return days
+
+
+def _timescale(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from fieldgate.cli import CLIError
+    from telemetry.timescale import PolicyOutcome, apply_policies_for
+
+    compress = timedelta(days=args.compress_after) if args.compress_after else None
+    retain = timedelta(days=args.retain) if args.retain else None
+    try:
+        outcome = apply_policies_for(database_from(args), compress_after=compress, retain=retain)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    messages = {
+        PolicyOutcome.APPLIED: "policies applied to the positions hypertable",
+        PolicyOutcome.NO_TIMESCALEDB: "no timescaledb extension: positions is a plain table, "
+                                      "nothing changed (delete old rows on a schedule instead)",
+        PolicyOutcome.NOT_HYPERTABLE: "timescaledb is installed but positions is not a "
+                                      "hypertable (created before the extension?): nothing "
+                                      "changed",
+        PolicyOutcome.SQLITE: "SQLite: no TimescaleDB policies, nothing changed",
+    }
+    print(messages[outcome])
     return 0

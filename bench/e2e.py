@@ -1,0 +1,246 @@
+"""End to end: terminals → gateway process (TCP, MQTT) → committed rows, vs raw `psql \\copy`.
+
+One run, one fresh database on the local PostgreSQL:
+
+- baseline: the very rows the terminals will send (decoded from the load plan), as CSV, loaded by
+  ``psql \\copy`` into a table created ``LIKE positions INCLUDING ALL`` (same columns, primary
+  key and index): the machine's limit for these rows. Measured before and after the gateway
+  runs; the ratios use the mean.
+- ``tcp``: ``fieldgate gateway`` as its own process (what operators run), N terminals each on
+  its own TCP connection (``$PGID`` then pre-encoded RMC+GGA epochs, flat out, from this
+  process: simulators' load mode); the clock runs from the first byte sent until
+  ``count(*) FROM positions`` reaches every fix of the plan.
+- ``mqtt``: the same through a private Mosquitto broker: the gateway subscribes to
+  ``fieldgate/+/nmea`` at QoS 1, the load publishes ``--epochs-per-message`` epochs per
+  message at QoS 1.
+
+Every fix must arrive exactly once: the run fails if the table ends with a different count.
+
+Usage: python -m bench e2e [--transport tcp|mqtt|both] [--terminals N] [--fixes N]
+                           [--epochs-per-message N] [--pg ADMIN_URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from bench.writer import checkpoint
+from devices.nmea import NmeaStream
+from fieldgate.db import upgrade
+from fieldgate.dburl import DatabaseURL
+from simulators import LoadPlan, send_mqtt, send_tcp
+from telemetry.pgcopy import COLUMNS
+
+DEFAULT_ADMIN = os.environ.get("FIELDGATE_BENCH_PG",
+                               os.environ.get("FIELDGATE_TEST_PG",
+                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
+TARGET = 0.30
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def plan_rows_csv(plan: LoadPlan, path: Path) -> int:
+    """The rows the gateway must store, decoded from the plan's bytes, as CSV for psql."""
+    received = datetime.now(UTC).isoformat()
+    n = 0
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        for tid, stream_bytes in zip(plan.terminal_ids, plan.streams, strict=True):
+            stream = NmeaStream(eager=False, terminal=tid)
+            for f in stream.feed(stream_bytes) + stream.flush():
+                out.writerow((tid, f.time.isoformat(), f.lat, f.lon, f.speed_kn, f.course,
+                              f.alt_m, f.sats, f.hdop, f.fix_quality, received))
+                n += 1
+    return n
+
+
+def psql_copy(url: str, path: Path, n: int) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE copy_target")
+    checkpoint(url)
+    started = time.perf_counter()
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc",
+                    f"\\copy copy_target ({', '.join(COLUMNS)}) FROM '{path}' CSV"], check=True)
+    elapsed = time.perf_counter() - started
+    with psycopg.connect(url) as conn:
+        got = conn.execute("SELECT count(*) FROM copy_target").fetchone()[0]
+    if got != n:
+        raise RuntimeError(f"psql copied {got} rows, expected {n}")
+    return n / elapsed
+
+
+def prepare(url: str, plan: LoadPlan) -> None:
+    upgrade(DatabaseURL.parse(url))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE copy_target (LIKE positions INCLUDING ALL)")
+        with conn.cursor().copy("COPY terminals (terminal_id, state) FROM STDIN") as copy:
+            for tid in plan.terminal_ids:
+                copy.write_row((tid, "installed"))
+
+
+def reset(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE positions, terminal_state, telemetry_batches")
+    checkpoint(url)
+
+
+class GatewayProcess:
+    """``fieldgate gateway`` in its own process; ready once its log says it runs."""
+
+    def __init__(self, db_url: str, spool: Path, transport_args: list[str]) -> None:
+        self.argv = [sys.executable, "-m", "fieldgate", "gateway", "--db", db_url,
+                     "--spool-dir", str(spool), *transport_args]
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> GatewayProcess:
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+        assert self.proc.stderr is not None
+        deadline = time.monotonic() + 30
+        for line in self.proc.stderr:
+            if "gateway running" in line:
+                return self
+            if time.monotonic() > deadline:
+                break
+        raise RuntimeError(f"the gateway did not start: {self.argv}")
+
+    def cpu_seconds(self) -> float:
+        assert self.proc is not None
+        with open(f"/proc/{self.proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+async def wait_committed(url: str, n: int, timeout: float) -> float:
+    """perf_counter() when ``positions`` holds ``n`` rows (raises after ``timeout``)."""
+    deadline = time.perf_counter() + timeout
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        while True:
+            got = (await (await conn.execute("SELECT count(*) FROM positions")).fetchone())[0]
+            now = time.perf_counter()
+            if got >= n:
+                if got != n:
+                    raise RuntimeError(f"positions holds {got} rows, {n} were sent")
+                return now
+            if now > deadline:
+                raise RuntimeError(f"only {got:,} of {n:,} rows committed after {timeout}s")
+            await asyncio.sleep(0.02)
+
+
+async def run_tcp(url: str, plan: LoadPlan, n: int, work: Path) -> dict:
+    reset(url)
+    port = _free_port()
+    with GatewayProcess(url, work / "spool-tcp", ["--tcp", f"127.0.0.1:{port}"]) as gw:
+        cpu0 = gw.cpu_seconds()
+        started = time.perf_counter()
+        sender = asyncio.create_task(send_tcp(plan, "127.0.0.1", port))
+        done = await wait_committed(url, n, timeout=600)
+        await sender
+        cpu = gw.cpu_seconds() - cpu0
+    seconds = done - started
+    return {"rate": n / seconds, "seconds": seconds, "gateway_cpu": cpu / seconds}
+
+
+async def run_mqtt(url: str, plan: LoadPlan, n: int, work: Path, epochs: int) -> dict:
+    from tests.servers import Mosquitto
+
+    reset(url)
+    broker = Mosquitto()
+    broker.start()
+    try:
+        with GatewayProcess(url, work / "spool-mqtt",
+                            ["--mqtt", broker.url, "--mqtt-qos", "1"]) as gw:
+            cpu0 = gw.cpu_seconds()
+            started = time.perf_counter()
+            sender = asyncio.create_task(send_mqtt(plan, broker.host, broker.port, qos=1,
+                                                   connections=4, epochs_per_message=epochs))
+            done = await wait_committed(url, n, timeout=600)
+            await sender
+            cpu = gw.cpu_seconds() - cpu0
+    finally:
+        broker.close()
+    seconds = done - started
+    return {"rate": n / seconds, "seconds": seconds, "gateway_cpu": cpu / seconds}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench e2e", description=__doc__.split(
+        "\n")[0])
+    parser.add_argument("--transport", choices=("tcp", "mqtt", "both"), default="both")
+    parser.add_argument("--terminals", type=int, default=200)
+    parser.add_argument("--fixes", type=int, default=400_000, help="fixes in all")
+    parser.add_argument("--epochs-per-message", type=int, default=10,
+                        help="MQTT: epochs per published message (default 10)")
+    parser.add_argument("--pg", default=DEFAULT_ADMIN, help="admin URL of the server")
+    args = parser.parse_args(argv)
+    if shutil.which("psql") is None:
+        print("bench e2e: needs psql on PATH for the baseline", file=sys.stderr)
+        return 2
+
+    per = max(1, args.fixes // args.terminals)
+    plan = LoadPlan.build(terminals=args.terminals, fixes_per_terminal=per, id_prefix="E2E",
+                          start=datetime(2026, 3, 1, tzinfo=UTC))
+    name = f"fg_bench_e2e_{uuid.uuid4().hex[:8]}"
+    base = args.pg.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    with psycopg.connect(args.pg, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    work = Path(tempfile.mkdtemp(prefix="fg-bench-e2e-"))
+    try:
+        prepare(url, plan)
+        csv_path = work / "rows.csv"
+        n = plan_rows_csv(plan, csv_path)
+        print(f"bench e2e: {n:,} fixes (RMC+GGA) from {args.terminals} terminals; "
+              f"database {name}", flush=True)
+        copy_before = psql_copy(url, csv_path, n)
+        results = {}
+        if args.transport in ("tcp", "both"):
+            results["tcp"] = asyncio.run(run_tcp(url, plan, n, work))
+        if args.transport in ("mqtt", "both"):
+            results["mqtt"] = asyncio.run(run_mqtt(url, plan, n, work,
+                                                   args.epochs_per_message))
+        copy_after = psql_copy(url, csv_path, n)
+        copy = (copy_before + copy_after) / 2
+        print(f"  psql \\copy baseline: {copy_before:,.0f} / {copy_after:,.0f} rows/s "
+              f"(mean {copy:,.0f})")
+        for transport, r in results.items():
+            ratio = r["rate"] / copy
+            verdict = "meets" if ratio >= TARGET else "BELOW"
+            print(f"  {transport:4}: {r['rate']:,.0f} fixes/s committed "
+                  f"({n:,} in {r['seconds']:.1f} s; gateway process at "
+                  f"{100 * r['gateway_cpu']:.0f}% of a core): ratio {ratio:.2f} of the copy "
+                  f"limit ({verdict} the {TARGET:.2f} target)")
+    finally:
+        with psycopg.connect(args.pg, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(work, ignore_errors=True)
+    return 0

@@ -1,0 +1,36 @@
+"""``fieldgate db``: migrations and the TimescaleDB policies, as operators run them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fieldgate.cli import main
+from fieldgate.dburl import DatabaseURL
+
+
+def test_upgrade_then_current_on_a_new_sqlite_file(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path}/sub/dir/new.db"
+    assert main(["db", "upgrade", "--db", url]) == 0
+    assert main(["db", "current", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert "is at head" in out
+    assert out.strip().splitlines()[-1] != "(empty database)"
+
+
+def test_timescale_policies_change_nothing_on_plain_postgresql(db: DatabaseURL,
+                                                               capsys) -> None:
+    assert main(["db", "timescale", "--db", str(db), "--compress-after", "7",
+                 "--retain", "365"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing changed" in out
+
+
+def test_bad_arguments_are_one_clear_line(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["db", "timescale", "--db", "sqlite:///x.db", "--retain", "-3"])
+    assert exit_.value.code == 2
+    assert "days cannot be negative" in capsys.readouterr().err
+    assert main(["db", "upgrade", "--db", "mysql://x@y/z"]) == 2
+    assert "unsupported database URL" in capsys.readouterr().err

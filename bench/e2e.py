@@ -38,7 +38,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.writer import checkpoint
+from bench.writer import checkpoint, run_psql_copy
 from devices.nmea import NmeaStream
 from fieldgate.db import upgrade
 from fieldgate.dburl import DatabaseURL
@@ -72,21 +72,6 @@ def plan_rows_csv(plan: LoadPlan, path: Path) -> int:
                               f.alt_m, f.sats, f.hdop, f.fix_quality, received))
                 n += 1
     return n
-
-
-def psql_copy(url: str, path: Path, n: int) -> float:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE copy_target")
-    checkpoint(url)
-    started = time.perf_counter()
-    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc",
-                    f"\\copy copy_target ({', '.join(COLUMNS)}) FROM '{path}' CSV"], check=True)
-    elapsed = time.perf_counter() - started
-    with psycopg.connect(url) as conn:
-        got = conn.execute("SELECT count(*) FROM copy_target").fetchone()[0]
-    if got != n:
-        raise RuntimeError(f"psql copied {got} rows, expected {n}")
-    return n / elapsed
 
 
 def prepare(url: str, plan: LoadPlan) -> None:
@@ -221,14 +206,14 @@ def main(argv: list[str]) -> int:
         n = plan_rows_csv(plan, csv_path)
         print(f"bench e2e: {n:,} fixes (RMC+GGA) from {args.terminals} terminals; "
               f"database {name}", flush=True)
-        copy_before = psql_copy(url, csv_path, n)
+        copy_before = run_psql_copy(url, csv_path, n)
         results = {}
         if args.transport in ("tcp", "both"):
             results["tcp"] = asyncio.run(run_tcp(url, plan, n, work))
         if args.transport in ("mqtt", "both"):
             results["mqtt"] = asyncio.run(run_mqtt(url, plan, n, work,
                                                    args.epochs_per_message))
-        copy_after = psql_copy(url, csv_path, n)
+        copy_after = run_psql_copy(url, csv_path, n)
         copy = (copy_before + copy_after) / 2
         print(f"  psql \\copy baseline: {copy_before:,.0f} / {copy_after:,.0f} rows/s "
               f"(mean {copy:,.0f})")

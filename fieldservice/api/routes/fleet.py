@@ -56,16 +56,7 @@ class FleetLive(BaseModel):
     total: int
 
 
-class TrackPoint(BaseModel):
-    time: datetime
-    lat: float
-    lon: float
-    speed_kn: float | None
-    course_deg: float | None
-    alt_m: float | None
-    sats: int | None
-    hdop: float | None
-    fix_quality: int | None
+class TrackPoint(LastFix):
     received_at: datetime
 
 

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "fieldgate.cli.serve",
     "fieldgate.cli.simulate",
     "fieldgate.cli.demo",
+    "fieldgate.cli.faults",
 ]
 
 

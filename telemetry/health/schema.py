@@ -79,7 +79,7 @@ faults = sa.Table(
     sa.Column("evidence", JSON, nullable=False),
     sa.Column("clear_evidence", JSON),
     sa.Column("clear_reason", sa.String(32)),
-    sa.Column("work_order_id", sa.BigInteger),
+    sa.Column("work_order_id", sa.Integer),
     sa.Column("archived_at", UtcTimestamp),
     sa.Column("created_at", UtcTimestamp),
     sa.Column("updated_at", UtcTimestamp),

@@ -1,7 +1,7 @@
 """terminal health: faults and the fault_events outbox
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-30
 
 ``faults`` holds one row per fault (open, then cleared), at most one open per (terminal, rule).
@@ -15,9 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0003"
-# The fieldservice migration 0002 is written in parallel; once it is on main this revision
-# follows it ("0002"). Until then the chain is 0001 -> 0003.
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -43,8 +41,8 @@ def upgrade() -> None:
         sa.Column("clear_evidence", JSON),
         # how it cleared: recovered (the rule's condition ended) / hardware_swap / ...
         sa.Column("clear_reason", sa.String(32)),
-        # the repair order that absorbed it (work_orders.id; no FK: 0002 is not a parent)
-        sa.Column("work_order_id", sa.BigInteger),
+        # the repair order that absorbed it
+        sa.Column("work_order_id", sa.Integer, sa.ForeignKey("work_orders.id")),
         # set when a terminal or SIM swap reset the terminal's fault history: archived faults
         # no longer count as "repeated faults" of the terminal
         sa.Column("archived_at", TS),

@@ -1,0 +1,48 @@
+"""Fixtures of the health suite that need the service layer: the real API with the health
+additions (state machine, routes), its staff, and installed vehicles."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from fieldgate.dburl import DatabaseURL
+from fieldservice.api import close_app, create_app
+from fieldservice.roles import Role
+from fieldservice.settings import ServiceSettings
+from tests.fieldservice.factories import Staff, make_staff
+
+FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+
+
+@pytest.fixture
+def service_settings() -> ServiceSettings:
+    return ServiceSettings(secret_key=None, metrics_token=None, metrics_public=False,
+                           token_ttl_s=3600, **FAST_HASHING)
+
+
+@pytest.fixture
+async def app(db: DatabaseURL, service_settings: ServiceSettings) -> AsyncIterator[FastAPI]:
+    from fieldservice.api.routes.fleet_health import health_app_options
+
+    app = create_app(db=db, settings=service_settings,
+                     **health_app_options(consumer=False))
+    try:
+        yield app
+    finally:
+        await close_app(app)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fieldgate.test") as c:
+        yield c
+
+
+@pytest.fixture
+async def staff(app: FastAPI, client: httpx.AsyncClient) -> dict[Role, Staff]:
+    return {role: await make_staff(app, client, role) for role in Role}

@@ -263,7 +263,10 @@ async def test_two_consumers_process_each_event_once_and_make_one_ticket_per_ter
     handled = sorted(d.event_id for r in results for d in r if not d.failed)
     rows = dbutil.execute(db, "SELECT id, processed_by FROM fault_events ORDER BY id")
     assert handled == [r[0] for r in rows]  # every event once, none twice
-    assert {r[1] for r in rows} == {"c0", "c1"}  # both took part
+    if db.is_postgresql:
+        # SKIP LOCKED lets them work side by side (on SQLite one may well do everything
+        # while the other waits for the write lock)
+        assert {r[1] for r in rows} == {"c0", "c1"}
     for tid in terminals:
         (order,) = await tickets(client, staff[Role.DISPATCHER], tid)
         assert "may be closed as self-resolved" in order["description"]

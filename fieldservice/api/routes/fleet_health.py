@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldservice.actors import Actor
 from fieldservice.api.deps import IdQuery, PagingDep, RoleGate, SessionDep, StateDep
@@ -32,7 +33,6 @@ from fieldservice.models import OPEN_STATES, Terminal, WorkOrder, WorkOrderType
 from fieldservice.roles import Role
 from fieldservice.schemas.common import Page
 from fieldservice.workflow import TransitionTable
-from sqlalchemy.ext.asyncio import AsyncSession
 from telemetry.health.config import DEFAULT_IGNORED_STATES
 from telemetry.health.schema import fault_events, faults, terminal_state, unknown_terminals
 from telemetry.health.store import FaultEventRow, FaultState, FaultStore, event_from_row
@@ -331,11 +331,13 @@ def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
 
     @router.get("/events", response_model=list[FaultEventPublic],
                 summary="Fault events after a cursor, oldest first (polling form of the feed)")
-    async def events(request: Request, _: FleetReader, state: StateDep,
+    async def events(_: FleetReader, session: SessionDep,
                      after_id: Annotated[int, Query(ge=0)] = 0,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[FaultEventPublic]:
-        rows = await _events_store(request, state).events(after_id=after_id, limit=limit)
-        return [FaultEventPublic.of(r) for r in rows]
+        rows = await session.execute(
+            sa.select(fault_events).where(fault_events.c.id > after_id)
+            .order_by(fault_events.c.id).limit(limit))
+        return [FaultEventPublic.of(event_from_row(r)) for r in rows]
 
     @router.get("/events/stream", response_class=EventSourceResponse,
                 summary="Live feed of health changes (Server-Sent Events)",

@@ -24,6 +24,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--limit", metavar="N", type=int, default=None, help="at most N faults")
     ls.set_defaults(func=_list)
 
+    tickets = actions.add_parser(
+        "tickets", help="turn fault events into repair tickets (the outbox consumer)")
+    add_db_option(tickets)
+    tickets.add_argument("--once", action="store_true",
+                         help="process what is waiting, print one JSON line per event, exit")
+    tickets.add_argument("--poll", metavar="SECONDS", type=float, default=2.0,
+                         help="how often to look for new events when running (default 2)")
+    tickets.set_defaults(func=_tickets)
+
     from telemetry.health.settings import add_health_options
 
     rules = actions.add_parser(
@@ -66,6 +75,39 @@ def _list(args: argparse.Namespace) -> int:
     if not faults:
         out.write("(no faults)\n")
     return 0
+
+
+def _tickets(args: argparse.Namespace) -> int:
+    from fieldgate.cli import CLIError
+    from fieldservice.auto_tickets import TicketConsumer, TicketPolicy
+    from fieldservice.db import create_engine
+
+    if not args.poll > 0:
+        raise CLIError("--poll must be > 0")
+    db = database_from(args)
+
+    async def run() -> int:
+        engine = create_engine(db)
+        try:
+            consumer = TicketConsumer(engine=engine, policy=TicketPolicy(poll_s=args.poll))
+            if args.once:
+                for done in await consumer.process_pending():
+                    sys.stdout.write(json.dumps(dataclasses.asdict(done), sort_keys=True) + "\n")
+                return 0
+            async with consumer:
+                await asyncio.Event().wait()  # until interrupted
+            return 0
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot process fault events in {db}: {_first_line(exc)}") from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("sqlalchemy"):
+            raise CLIError(f"cannot process fault events in {db}: {_first_line(exc)}") from exc
+        raise
 
 
 def _rules(args: argparse.Namespace) -> int:

@@ -146,3 +146,18 @@ def test_faults_rules_shows_thresholds_in_effect(capsys: pytest.CaptureFixture[s
     assert rules["offline"]["kind"] == "sweep"
     assert main(["faults", "rules", "--offline-after", "-1"]) == 2
     assert "offline_after" in capsys.readouterr().err
+
+
+def test_faults_tickets_once(db: DatabaseURL, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed(db)
+    assert main(["faults", "tickets", "--db", str(db), "--once"]) == 0
+    done = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(d["terminal_id"], d["kind"], d["outcome"]) for d in done] == [
+        ("A", "opened", "no ticket: the terminal is not registered"),
+        ("B", "opened", "no ticket: the terminal is not registered"),
+        ("A", "cleared", "no ticket: the fault was not linked to one"),
+        ("A", "opened", "no ticket: the terminal is not registered"),
+    ]
+    assert main(["faults", "tickets", "--db", str(db), "--once"]) == 0
+    assert capsys.readouterr().out == ""  # each event once
+    assert main(["faults", "tickets", "--db", str(db), "--poll", "0"]) == 2

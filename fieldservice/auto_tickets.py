@@ -76,6 +76,9 @@ SELF_RESOLVED_ACTION = "close-self-resolved"
 NOT_DISPATCHED = frozenset({WorkOrderState.NEW, WorkOrderState.AWAITING_APPROVAL,
                             WorkOrderState.APPROVED})
 
+#: how long leaving the consumer waits for the event in hand before cancelling it
+STOP_TIMEOUT_S = 10.0
+
 #: text fields of a work order hold at most this much (schemas.common.Text)
 MAX_TEXT = 4000
 
@@ -274,6 +277,7 @@ class TicketConsumer:
         self._sessions = session_factory(engine)
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
         self.processed = 0
         self.errors = 0
 
@@ -282,24 +286,35 @@ class TicketConsumer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        # stop between events rather than cancel one half-way through its transaction (a
+        # cancelled database call leaves the driver's connection to be torn down behind us)
+        self._stopping = True
+        self._wake.set()
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await asyncio.shield(task)
+        except TimeoutError:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
 
     def wake(self) -> None:
         """Look at the outbox now (tests, or a LISTEN/NOTIFY bridge)."""
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.process_pending()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("health tickets: processing the outbox failed")
+            if self._stopping:
+                return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.policy.poll_s):
                     await self._wake.wait()
@@ -309,7 +324,7 @@ class TicketConsumer:
         """Handle unprocessed events, oldest first, each in its own transaction, until none is
         left (or ``limit`` were handled)."""
         done: list[Processed] = []
-        while limit is None or len(done) < limit:
+        while (limit is None or len(done) < limit) and not self._stopping:
             result = await self.process_one()
             if result is None:
                 break

@@ -11,7 +11,6 @@ process; several API processes may run it side by side (each outbox row is handl
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
@@ -34,6 +33,7 @@ from fieldservice.roles import Role
 from fieldservice.schemas.common import Page
 from fieldservice.workflow import TransitionTable
 from telemetry.health.config import DEFAULT_IGNORED_STATES
+from telemetry.health.feed import FeedHub, SubscriberTooSlow
 from telemetry.health.schema import fault_events, faults, terminal_state, unknown_terminals
 from telemetry.health.store import FaultEventRow, FaultState, FaultStore, event_from_row
 
@@ -181,11 +181,14 @@ async def _open_tickets(session: AsyncSession) -> dict[str, str]:
     return out
 
 
-def _events_store(request: Request, state: ServiceState) -> FaultStore:
-    """The lifespan's store (its own engine: on SQLite the service engine's transactions take
-    the write lock, which a feed polling every second should not); else one on the app's."""
-    store = getattr(request.app.state, "health_store", None)
-    return store if store is not None else FaultStore(db=state.db, engine=state.engine)
+def _feed(request: Request, state: ServiceState, poll_s: float) -> FeedHub:
+    """The lifespan's feed (its store has its own engine: on SQLite the service engine's
+    transactions take the write lock); made here when the app runs without its lifespan."""
+    hub = getattr(request.app.state, "health_feed", None)
+    if hub is None:
+        hub = FeedHub(store=FaultStore(db=state.db, engine=state.engine), poll_s=poll_s)
+        request.app.state.health_feed = hub
+    return hub
 
 
 def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
@@ -202,7 +205,7 @@ def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app_state(app)
         store = FaultStore(db=state.db)
-        app.state.health_store = store
+        feed = app.state.health_feed = FeedHub(store=store, poll_s=feed_poll_s)
         try:
             if consumer:
                 async with TicketConsumer(engine=state.engine, policy=policy,
@@ -212,7 +215,8 @@ def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
             else:
                 yield
         finally:
-            app.state.health_store = None
+            await feed.close()
+            app.state.health_feed = None
             await store.close()
 
     router = APIRouter(prefix="/api/health", tags=["health"], lifespan=lifespan)
@@ -351,21 +355,18 @@ def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
                      ) -> AsyncIterator[ServerSentEvent]:
         # the gate's session (and on SQLite its write lock) must not last as long as the feed
         await session.close()
-        store = _events_store(request, state)
         cursor = after_id
         if cursor is None and last_event_id and last_event_id.strip().isdigit():
             cursor = int(last_event_id.strip())
-        if cursor is None:
-            cursor = await store.last_event_id()
         yield ServerSentEvent(comment="fieldgate health feed", retry=int(feed_poll_s * 1000))
-        while not await request.is_disconnected():
-            rows = await store.events(after_id=cursor, limit=200)
-            for row in rows:
-                cursor = row.id
-                yield ServerSentEvent(event=f"fault_{row.kind}", id=str(row.id),
-                                      data=_feed_item(row))
-            if not rows:
-                await asyncio.sleep(feed_poll_s)
+        # no database call in here: a client that leaves cancels this generator anywhere
+        try:
+            async with _feed(request, state, feed_poll_s).subscribe(after_id=cursor) as events:
+                async for row in events:
+                    yield ServerSentEvent(event=f"fault_{row.kind}", id=str(row.id),
+                                          data=_feed_item(row))
+        except SubscriberTooSlow:
+            return  # the client reconnects with its Last-Event-ID
 
     return router
 

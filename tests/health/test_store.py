@@ -88,7 +88,7 @@ async def test_hardware_swap_resets_the_history(db: DatabaseURL) -> None:
 
 
 def test_migration_0003_downgrades_and_upgrades(db: DatabaseURL) -> None:
-    downgrade(db, "0001")
+    downgrade(db, "0003_service")
     eng = dbutil.engine(db)
     with eng.connect() as conn:
         assert not {"faults", "fault_events"} & set(sa.inspect(conn).get_table_names())

@@ -24,6 +24,7 @@ from tests.health import dbutil
 
 def ingest_config(tmp_path: Path) -> IngestConfig:
     return IngestConfig(spool_dir=tmp_path / "spool", batch_max_rows=500, flush_interval=0.02,
+                        state_interval=0.05,
                         queue_max_rows=5000, registry_refresh_interval=60.0,
                         registry_miss_ttl=60.0, spool_fsync=False, shutdown_timeout=2.0)
 

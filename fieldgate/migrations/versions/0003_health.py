@@ -1,7 +1,7 @@
 """terminal health: faults and the fault_events outbox
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0003_service
 Create Date: 2026-11-30
 
 ``faults`` holds one row per fault (open, then cleared), at most one open per (terminal, rule).
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "0003_service"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,10 @@
 """``fieldgate gateway``: ingest NMEA terminals over TCP, MQTT and serial into the database.
 
 Wiring: :class:`gateway.Gateway` hands records to :class:`telemetry.ingest.Ingest` (batch writer,
-spool, registry). Every flag has a ``FIELDGATE_*`` variable; flags win. ``fieldgate serve`` can
-reuse :func:`add_gateway_options`, :func:`gateway_settings` and :func:`ingest_config`.
+spool, registry) through the health monitor's wrapper (:class:`telemetry.health.HealthStack`,
+docs/health.md). Every flag has a ``FIELDGATE_*`` variable; flags win. ``fieldgate serve`` can
+reuse :func:`add_gateway_options`, :func:`gateway_settings`, :func:`ingest_config` and
+:func:`health_config`.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ def add_gateway_options(parser: argparse.ArgumentParser) -> None:
     st.add_argument("--auto-register", action="store_true", default=None,
                     help="store fixes of unregistered terminals and register them "
                          "(env FIELDGATE_AUTO_REGISTER)")
+    from telemetry.health.settings import add_health_options
+
+    add_health_options(parser)
 
 
 def gateway_settings(args: argparse.Namespace) -> Any:
@@ -130,6 +135,20 @@ def ingest_config(args: argparse.Namespace) -> Any:
         raise CLIError(str(exc)) from None
 
 
+def health_config(args: argparse.Namespace) -> tuple[Any, bool]:
+    """The health rules' configuration (None with ``--no-health``) and whether this process
+    may run the offline sweep, from the health flags over ``FIELDGATE_*``."""
+    from fieldgate.cli import CLIError
+    from telemetry.health.errors import HealthConfigError
+    from telemetry.health.settings import health_settings_from
+
+    try:
+        settings = health_settings_from(args)
+        return (settings.to_config() if settings.enabled else None), settings.offline_sweep
+    except HealthConfigError as exc:
+        raise CLIError(str(exc)) from None
+
+
 def _run(args: argparse.Namespace) -> int:
     from fieldgate.cli import CLIError
     from gateway.errors import ConfigError
@@ -142,7 +161,9 @@ def _run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     db = database_from(args)
     ingest = ingest_config(args)
-    return run_event_loop(serve(config=config, db=db, ingest=ingest, metrics=metrics))
+    health, sweep = health_config(args)
+    return run_event_loop(serve(config=config, db=db, ingest=ingest, metrics=metrics,
+                                health=health, offline_sweep=sweep))
 
 
 def run_event_loop(main: Any) -> int:
@@ -158,8 +179,11 @@ def run_event_loop(main: Any) -> int:
 
 
 async def serve(*, config: Any, db: Any, ingest: Any, metrics: tuple[str, int] | None,
-                stop: asyncio.Event | None = None) -> int:
-    """Run the gateway into the database until SIGINT/SIGTERM (or ``stop`` is set)."""
+                stop: asyncio.Event | None = None, health: Any = None,
+                offline_sweep: bool = True) -> int:
+    """Run the gateway into the database until SIGINT/SIGTERM (or ``stop`` is set); with a
+    ``health`` config (:class:`telemetry.health.HealthConfig`) the health rules watch the
+    stream and, with ``offline_sweep``, this process takes part in the offline sweep."""
     from fieldgate.cli import CLIError
     from fieldgate.signals import stop_on_signals
     from gateway import Gateway
@@ -170,10 +194,19 @@ async def serve(*, config: Any, db: Any, ingest: Any, metrics: tuple[str, int] |
     try:
         with stop_on_signals(stop or asyncio.Event()) as stopping:
             async with (Ingest(db=db, config=ingest) as sink,
-                        Gateway(config=config, sink=sink) as gateway,
                         contextlib.AsyncExitStack() as extra):
+                upstream: Any = sink
+                collectors: list[Any] = [sink.collector]
+                if health is not None:
+                    from telemetry.health import HealthStack
+
+                    stack = await extra.enter_async_context(
+                        HealthStack(db=db, config=health, sweep=offline_sweep))
+                    upstream = stack.wrap(sink)
+                    collectors.append(stack.collector)
+                gateway = await extra.enter_async_context(Gateway(config=config, sink=upstream))
                 if metrics is not None:
-                    registry = private_registry(gateway.collector, sink.collector)
+                    registry = private_registry(gateway.collector, *collectors)
                     endpoint = await extra.enter_async_context(
                         MetricsEndpoint(host=metrics[0], port=metrics[1], registry=registry))
                     log.warning("metrics on http://%s:%d/metrics", metrics[0], endpoint.port)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from fieldgate.dburl import DatabaseURL
 from gateway.sink import TelemetrySink
 from telemetry.health.config import HealthConfig
+from telemetry.health.metrics import HealthCollector
 from telemetry.health.monitor import HealthMonitor
 from telemetry.health.rules import RuleRegistry
 from telemetry.health.sink import HealthSink
@@ -139,6 +140,8 @@ class HealthStack:
                                        registry=self.monitor.registry, clock=clock)
                         if sweep else None)
         self._stack = contextlib.AsyncExitStack()
+        #: Prometheus collector (register it where the process serves ``/metrics``)
+        self.collector = HealthCollector(self)
 
     def wrap(self, sink: TelemetrySink) -> HealthSink:
         return HealthSink(inner=sink, monitor=self.monitor)

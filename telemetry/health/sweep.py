@@ -78,7 +78,13 @@ class OfflineSweeper:
 
     @property
     def is_leader(self) -> bool:
+        """Holds the PostgreSQL sweep lock."""
         return self._lock_conn is not None
+
+    @property
+    def acting(self) -> bool:
+        """This process sweeps: it holds the lock, or the database is SQLite (no lock)."""
+        return self.is_leader or (self.store.db.is_sqlite and self.sweeps > 0)
 
     async def __aenter__(self) -> OfflineSweeper:
         self._task = asyncio.create_task(self._run(), name="health-offline-sweep")

@@ -14,7 +14,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
@@ -22,12 +22,14 @@ import uvicorn
 from fieldgate.dburl import DatabaseURL
 from fieldgate.signals import stop_on_signals
 from fieldservice.api import create_app
+from fieldservice.api.routes.fleet_health import health_app_options
 from fieldservice.api.state import app_state
 from fieldservice.jobs import ServiceJobs
 from fieldservice.settings import ServiceSettings
 from gateway import Gateway
 from gateway.config import GatewayConfig
 from telemetry.config import IngestConfig
+from telemetry.health import HealthConfig, HealthStack
 from telemetry.ingest import Ingest
 
 log = logging.getLogger("fieldgate.serve")
@@ -45,6 +47,9 @@ class ServeConfig:
         api_host, api_port: where the HTTP server listens (port 0: any free port).
         jobs_interval_s: seconds between runs of the escalation sweep and the return-visit
             generator.
+        health: the terminal health rules (docs/health.md); None runs none of health: no
+            rules, no tickets from faults, no health routes.
+        offline_sweep: this process takes part in the offline sweep.
     """
 
     db: DatabaseURL
@@ -54,6 +59,8 @@ class ServeConfig:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     jobs_interval_s: float = 60.0
+    health: HealthConfig | None = field(default_factory=HealthConfig)
+    offline_sweep: bool = True
 
 
 class _ApiServer(uvicorn.Server):
@@ -81,9 +88,22 @@ async def running(config: ServeConfig) -> AsyncIterator[Running]:
     """Start the whole stack; leaving stops the API first, then the gateway (flushing every
     stream and session), then the writer (flushing to the database, or to the spool)."""
     async with (Ingest(db=config.db, config=config.ingest) as sink,
-                Gateway(config=config.gateway, sink=sink) as gateway):
+                contextlib.AsyncExitStack() as parts):
+        upstream: Any = sink
+        collectors: list[Any] = [sink.collector]
+        extras: Any = {}
+        if config.health is not None:
+            # the gateway's records pass the health monitor on their way to the writer; the
+            # API gets the health routes, the ticket consumer and the state-machine additions
+            health = await parts.enter_async_context(
+                HealthStack(db=config.db, config=config.health, sweep=config.offline_sweep))
+            upstream = health.wrap(sink)
+            collectors.append(health.collector)
+            extras = health_app_options()
+        gateway = await parts.enter_async_context(Gateway(config=config.gateway,
+                                                          sink=upstream))
         app = create_app(db=config.db, settings=config.service,
-                         metrics_collectors=[gateway.collector, sink.collector])
+                         metrics_collectors=[gateway.collector, *collectors], **extras)
         state = app_state(app)
         server = _ApiServer(uvicorn.Config(app, host=config.api_host, port=config.api_port,
                                            log_level="warning", lifespan="on"))

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 
-from fieldgate.cli.gateway import add_gateway_options, gateway_settings, ingest_config
+from fieldgate.cli.gateway import (
+    add_gateway_options,
+    gateway_settings,
+    health_config,
+    ingest_config,
+)
 from fieldgate.cli.options import add_db_option
 
 
@@ -52,8 +57,9 @@ def serve_config(args: argparse.Namespace) -> object:
         raise CLIError(f"FIELDGATE_PORT / FIELDGATE_JOBS_INTERVAL: {exc}") from None
     if not 0 <= port <= 65535 or jobs <= 0:
         raise CLIError("the port must be 0-65535 and the jobs interval positive")
+    health, sweep = health_config(args)
     return ServeConfig(db=service_db(args), gateway=gateway, ingest=ingest_config(args),
-                       service=service_settings(),
+                       service=service_settings(), health=health, offline_sweep=sweep,
                        api_host=args.host or os.environ.get("FIELDGATE_HOST", "127.0.0.1"),
                        api_port=port, jobs_interval_s=jobs)
 

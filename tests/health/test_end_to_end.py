@@ -12,23 +12,15 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fieldgate.dburl import DatabaseURL
-from fieldservice.actors import Actor
 from fieldservice.auto_tickets import TicketConsumer, TicketPolicy
-from fieldservice.db import create_engine, session_factory, set_actor
-from fieldservice.models import TerminalState
-from fieldservice.schemas.fleet import VehicleCreate
-from fieldservice.schemas.people import CustomerCreate
-from fieldservice.services import bindings
-from fieldservice.services.customers import create_customer
-from fieldservice.services.registry import ensure_sim, ensure_terminal, put_sim_in_terminal
-from fieldservice.services.vehicles import create_vehicle
+from fieldservice.db import create_engine
 from gateway import Gateway, GatewayConfig, TcpConfig
 from simulators import Fleet, RealClock, TcpTransport, parse_fault
 from telemetry.config import IngestConfig
@@ -45,6 +37,7 @@ from telemetry.health import (
 )
 from telemetry.ingest import Ingest
 from tests.health import dbutil
+from tests.health.installs import install
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -78,33 +71,6 @@ FAULTS = {
     "checksum_errors": "checksum:0.5",
 }
 HEALTHY = 3
-
-
-async def install(db: DatabaseURL, terminal_ids: list[str]) -> None:
-    """Each terminal installed in a vehicle of its own customer, as a completed install order
-    leaves them (through the service layer)."""
-    engine = create_engine(db)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            actor = Actor.system("test-setup")
-            set_actor(session, actor)
-            for n, tid in enumerate(terminal_ids):
-                customer = await create_customer(session, data=CustomerCreate(
-                    company=f"Haulier {tid}", contact_name="Li Wei", phone="+86 10 5555 0100",
-                    address="1 Depot Road"))
-                vehicle = await create_vehicle(session, data=VehicleCreate(
-                    customer_id=customer.id, plate=f"E2E{n:04d}"))
-                terminal = await ensure_terminal(session, tid, model="T55")
-                sim = await ensure_sim(session, f"8986{n:016d}")
-                now = datetime.now(UTC)
-                await bindings.bind_terminal_to_vehicle(session, terminal=terminal,
-                                                        vehicle=vehicle, at=now, actor=actor,
-                                                        work_order_pk=None)
-                terminal.state = TerminalState.INSTALLED
-                await put_sim_in_terminal(session, terminal=terminal, sim=sim, actor=actor,
-                                          at=now)
-    finally:
-        await engine.dispose()
 
 
 @contextlib.asynccontextmanager

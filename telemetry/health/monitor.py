@@ -220,16 +220,15 @@ class HealthMonitor:
                 s = rec.sats
                 if (h is not None and h > max_hdop) or (s is not None and s < min_sats):
                     n_poor += 1
-                if last is None:
+                if last is None or (abs(rec.lat - last.lat) + abs(rec.lon - last.lon)) \
+                        * _M_PER_DEG <= jump_min_m:
+                    # |dlat| + |dlon| (degrees) bounds the distance from above: almost every
+                    # step ends here, without a cosine or a time difference
                     last = rec
                 else:
                     dt = (rec.time - last.time).total_seconds()
                     if dt > 0:
-                        # |dlat| + |dlon| (degrees) bounds the distance from above: most steps
-                        # are rejected here without a cosine
-                        if (abs(rec.lat - last.lat) + abs(rec.lon - last.lon)) * _M_PER_DEG \
-                                > jump_min_m:
-                            self._check_jump(st, last, rec, dt, now)
+                        self._check_jump(st, last, rec, dt, now)
                         last = rec
                     elif dt < 0:
                         last = rec  # the terminal's clock went back: start a new chain

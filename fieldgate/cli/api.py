@@ -1,4 +1,5 @@
-"""``fieldgate api``: serve the REST API alone (uvicorn)."""
+"""``fieldgate api``: serve the REST API alone (uvicorn), with the health views and the
+auto-ticket consumer (safe in every worker: each outbox row is taken once)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from fieldgate.cli import CLIError
     from fieldservice.api import create_app
+    from fieldservice.api.routes.fleet_health import health_app_options
 
     db = service_db(args)
     settings = service_settings()
@@ -42,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.run("fieldgate.cli.api:app_from_environment", factory=True, host=host,
                     port=port, workers=workers, log_level="info")
         return 0
-    app = create_app(db=db, settings=settings)  # type: ignore[arg-type]
+    app = create_app(db=db, settings=settings, **health_app_options())  # type: ignore[arg-type]
     uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
 
@@ -51,7 +53,8 @@ def app_from_environment() -> object:
     """Factory for uvicorn's worker processes: everything from ``FIELDGATE_*``."""
     from fieldgate.dburl import DatabaseURL
     from fieldservice.api import create_app
+    from fieldservice.api.routes.fleet_health import health_app_options
     from fieldservice.settings import ServiceSettings
 
     return create_app(db=DatabaseURL.parse(os.environ["FIELDGATE_DB"]),
-                      settings=ServiceSettings())
+                      settings=ServiceSettings(), **health_app_options())

@@ -46,10 +46,16 @@ def test_demo_runs_seeds_and_stops_cleanly(tmp_path: Path) -> None:
                            data={"username": "dispatcher", "password": "fieldgate-demo"}
                            ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        fleet = httpx.get(base + "/api/fleet/terminals", headers=headers).json()
-        assert {t["terminal_id"] for t in fleet["terminals"]} == {"SIM0001", "SIM0002",
-                                                                 "SIM0003"}
-        assert all(t["fixes"] > 0 for t in fleet["terminals"])
+        # latest states are written every state_interval (1 s): poll for them
+        until = time.monotonic() + 15
+        while True:
+            fleet = httpx.get(base + "/api/fleet/terminals", headers=headers).json()
+            ids = {t["terminal_id"] for t in fleet["terminals"]}
+            if (ids == {"SIM0001", "SIM0002", "SIM0003"}
+                    and all(t["fixes"] > 0 for t in fleet["terminals"])):
+                break
+            assert time.monotonic() < until, fleet
+            time.sleep(0.2)
         unknown = httpx.get(base + "/api/fleet/unknown-terminals", headers=headers).json()
         assert [u["terminal_id"] for u in unknown] == ["SIM0004"]
         orders = httpx.get(base + "/api/work-orders", headers=headers,

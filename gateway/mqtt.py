@@ -169,6 +169,7 @@ class MqttSubscriber:
             self._connecting = False
         self._client = client
         self._pause = mqtt_flow.SocketPause(client)
+        self._pause.take_over()
         self.metrics.connections = 1
         self.metrics.connections_total += 1
         reason = SHUTDOWN
@@ -181,6 +182,10 @@ class MqttSubscriber:
             log.info("MQTT subscribed to %s on %s", cfg.topic, cfg.url)
             async for item in client.messages:
                 if not await self._dispatch(item):
+                    break
+                # aiomqtt's iterator costs a task and a turn of the event loop per message;
+                # what is already queued is handled now, and acknowledged in one write
+                if not await self._dispatch_queued():
                     break
         except aiomqtt.MqttError as exc:
             reason = BROKER_LOST
@@ -225,6 +230,16 @@ class MqttSubscriber:
             return False
         await self._handle(body, generation)  # type: ignore[arg-type]
         return not self._stopping
+
+    async def _dispatch_queued(self) -> bool:
+        """Handle the items queued now (not those arriving meanwhile); False: stop."""
+        queue = self._queue
+        for _ in range(queue.qsize()):
+            if queue.empty():
+                break
+            if not await self._dispatch(queue.get_nowait()):
+                return False
+        return True
 
     async def _drain(self) -> None:
         """Handle whatever is queued, without waiting for more (no connection to read)."""

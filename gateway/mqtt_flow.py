@@ -10,6 +10,11 @@ messages and must push back on the broker when its sink is full needs instead:
 - **socket pause**: when more than ``high_water`` messages wait in the queue (the consumer is
   blocked on the sink), stop reading the socket (``loop.remove_reader``) so that QoS 0 traffic
   backs up into the kernel, the TCP window and the broker's queue too; start again below half.
+- **reading in bursts**: paho reads one packet per ``loop_read()``, and aiomqtt calls it once
+  per readable event, so each message cost a turn of the event loop, and each acknowledgement
+  its own writer registration. The gateway's reader (:meth:`SocketPause.take_over`) reads every
+  whole packet already in the socket's buffer at once (up to ``BURST``), so a burst of messages
+  is handled, and acknowledged, within one turn.
 
 Both reach into aiomqtt's paho client (``Client._client``) and mirror its socket read callback;
 that is confined to this module, pinned by ``aiomqtt>=2.3,<3`` and covered by the MQTT tests
@@ -19,7 +24,9 @@ that is confined to this module, pinned by ``aiomqtt>=2.3,<3`` and covered by th
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import termios
 from collections.abc import Callable
 from typing import Any
 
@@ -85,8 +92,24 @@ def _nothing() -> None:
     pass
 
 
+#: most packets read per readable event: a bound on one turn of the event loop
+BURST = 256
+_INT = b"\0\0\0\0"
+
+
+def _buffered(sock: Any) -> int:
+    """Bytes waiting in the socket (kernel buffer, or decrypted TLS data)."""
+    pending = getattr(sock, "pending", None)
+    if pending is not None and pending() > 0:
+        return 1
+    try:
+        return int.from_bytes(fcntl.ioctl(sock.fileno(), termios.FIONREAD, _INT), "little")
+    except OSError:
+        return 0
+
+
 class SocketPause:
-    """Stops and restarts reading of an aiomqtt client's socket."""
+    """Reads an aiomqtt client's socket in bursts; stops and restarts reading it."""
 
     def __init__(self, client: aiomqtt.Client) -> None:
         self._client = client
@@ -126,18 +149,33 @@ class SocketPause:
         asyncio.get_running_loop().add_reader(fd, self._readable)
         return True
 
+    def take_over(self) -> bool:
+        """Replace aiomqtt's reader callback of the current socket with :meth:`_readable`."""
+        sock = paho_of(self._client).socket()
+        if sock is None or self.paused:
+            return False
+        try:
+            fd = sock.fileno()
+        except OSError:
+            return False
+        if fd < 0:
+            return False
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(fd)
+        loop.add_reader(fd, self._readable)
+        return True
+
     def _readable(self) -> None:
-        # the same as aiomqtt's own reader callback: read, and on a broken socket tell the
-        # client it is disconnected so that its message iterator raises
+        # aiomqtt's own reader callback, reading every whole packet waiting: on a broken
+        # socket tell the client it is disconnected so that its message iterator raises
         client = self._client
         paho = paho_of(client)
         try:
-            while True:
+            for _ in range(BURST):
                 paho.loop_read()
                 sock = paho.socket()
-                if sock is not None and hasattr(sock, "pending") and sock.pending() > 0:
-                    continue
-                break
+                if sock is None or not _buffered(sock):
+                    break
         except Exception as exc:  # noqa: BLE001 - handed to the client like aiomqtt does
             disconnected = client._disconnected
             if not disconnected.done():

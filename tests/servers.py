@@ -86,14 +86,17 @@ def unique_name(prefix: str) -> str:
 class Mosquitto:
     """A private mosquitto broker on a free port; stop() and start() simulate an outage."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, max_inflight: int | None = None) -> None:
+        """``max_inflight``: QoS 1 messages the broker sends a client before it must
+        acknowledge (mosquitto's default is 20; 0 = no limit)."""
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self._dir = Path(tempfile.mkdtemp(prefix="fg-mosquitto-"))
         self._conf = self._dir / "mosquitto.conf"
+        inflight = "" if max_inflight is None else f"max_inflight_messages {max_inflight}\n"
         self._conf.write_text(
             f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
-            "log_dest none\nmax_queued_messages 100000\n"
+            f"log_dest none\nmax_queued_messages 100000\n{inflight}"
         )
         self._proc: subprocess.Popen | None = None
 

@@ -49,8 +49,9 @@ def open_store(db: DatabaseURL, config: IngestConfig) -> Store:
     """A store for ``db``; it connects lazily (the database may be away at start)."""
     if db.is_postgresql:
         from telemetry.store.postgres import PostgresStore
+        from telemetry.store.threaded import ThreadedStore
 
-        return PostgresStore(db, config)
+        return ThreadedStore(PostgresStore(db, config))
     from telemetry.store.sqlite import SQLiteStore
 
     return SQLiteStore(db, config)

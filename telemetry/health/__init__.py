@@ -3,28 +3,52 @@ an outbox of fault events for the service layer (docs/health.md).
 
 Pure Python, no HTTP. The gateway process runs :class:`HealthStack` (monitor + runner +
 offline sweep) and hands the transports ``stack.wrap(ingest)``.
+
+Names are imported on first use (PEP 562): the command line reads settings from submodules
+without paying for the database drivers behind the rest.
 """
 
-from telemetry.health.config import (
-    ChecksumErrorThresholds,
-    ClockDriftThresholds,
-    HealthConfig,
-    NoFixThresholds,
-    OfflineThresholds,
-    PoorAccuracyThresholds,
-    PositionJumpThresholds,
-    ReconnectStormThresholds,
-    Thresholds,
-)
-from telemetry.health.errors import HealthConfigError, HealthError, UnknownRuleError
-from telemetry.health.hysteresis import FaultEvent, FaultEventKind, Phase, Verdict
-from telemetry.health.monitor import HealthMonitor, MonitorStats
-from telemetry.health.rules import Rule, RuleKind, RuleRegistry, default_registry
-from telemetry.health.runner import HealthRunner, HealthStack
-from telemetry.health.sink import HealthSink
-from telemetry.health.store import ClearReason, FaultRow, FaultState, FaultStore
-from telemetry.health.sweep import SWEEP_LOCK_KEY, OfflineSweeper, SweepResult
-from telemetry.health.terminal import TerminalHealth, TerminalInfo
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ChecksumErrorThresholds": "telemetry.health.config",
+    "ClearReason": "telemetry.health.store",
+    "ClockDriftThresholds": "telemetry.health.config",
+    "FaultEvent": "telemetry.health.hysteresis",
+    "FaultEventKind": "telemetry.health.hysteresis",
+    "FaultRow": "telemetry.health.store",
+    "FaultState": "telemetry.health.store",
+    "FaultStore": "telemetry.health.store",
+    "HealthConfig": "telemetry.health.config",
+    "HealthConfigError": "telemetry.health.errors",
+    "HealthError": "telemetry.health.errors",
+    "HealthMonitor": "telemetry.health.monitor",
+    "HealthRunner": "telemetry.health.runner",
+    "HealthSink": "telemetry.health.sink",
+    "HealthStack": "telemetry.health.runner",
+    "MonitorStats": "telemetry.health.monitor",
+    "NoFixThresholds": "telemetry.health.config",
+    "OfflineSweeper": "telemetry.health.sweep",
+    "OfflineThresholds": "telemetry.health.config",
+    "Phase": "telemetry.health.hysteresis",
+    "PoorAccuracyThresholds": "telemetry.health.config",
+    "PositionJumpThresholds": "telemetry.health.config",
+    "ReconnectStormThresholds": "telemetry.health.config",
+    "Rule": "telemetry.health.rules",
+    "RuleKind": "telemetry.health.rules",
+    "RuleRegistry": "telemetry.health.rules",
+    "SWEEP_LOCK_KEY": "telemetry.health.sweep",
+    "SweepResult": "telemetry.health.sweep",
+    "TerminalHealth": "telemetry.health.terminal",
+    "TerminalInfo": "telemetry.health.terminal",
+    "Thresholds": "telemetry.health.config",
+    "UnknownRuleError": "telemetry.health.errors",
+    "Verdict": "telemetry.health.hysteresis",
+    "default_registry": "telemetry.health.rules",
+}
 
 __all__ = [
     "SWEEP_LOCK_KEY", "ChecksumErrorThresholds", "ClearReason", "ClockDriftThresholds",
@@ -35,3 +59,16 @@ __all__ = [
     "Rule", "RuleKind", "RuleRegistry", "SweepResult", "TerminalHealth", "TerminalInfo",
     "Thresholds", "UnknownRuleError", "Verdict", "default_registry",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

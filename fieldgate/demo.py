@@ -36,6 +36,14 @@ from fieldservice.roles import Role
 from fieldservice.schemas.people import UserCreate
 from fieldservice.services.users import create_user
 from simulators import Fleet, TcpTransport, parse_fault
+from telemetry.health.config import (
+    ChecksumErrorThresholds,
+    HealthConfig,
+    NoFixThresholds,
+    OfflineThresholds,
+    PositionJumpThresholds,
+    ReconnectStormThresholds,
+)
 
 log = logging.getLogger("fieldgate.demo")
 
@@ -58,6 +66,19 @@ FAULTS = (
     "{8}/storm:every=3s@90s+30s",
     "{3}/jump:8km@75s",
 )
+
+
+def demo_health() -> HealthConfig:
+    """Fault rules quick enough to watch: the injected faults open and clear within minutes
+    (production defaults wait several minutes before opening; docs/health.md)."""
+    return HealthConfig(rules={
+        "offline": OfflineThresholds(open_after_s=30, clear_after_s=20, recovery_gap_s=10),
+        "no_fix": NoFixThresholds(open_after_s=20, clear_after_s=20),
+        "checksum_errors": ChecksumErrorThresholds(open_after_s=15, clear_after_s=30,
+                                                   min_lines=20),
+        "reconnect_storm": ReconnectStormThresholds(count=5, window_s=60, clear_after_s=60),
+        "position_jump": PositionJumpThresholds(count=1, clear_after_s=60),
+    }, tick_s=1.0, sweep_every_s=5.0)
 
 
 @dataclass(slots=True)

@@ -36,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     from fieldgate.cli.gateway import run_event_loop
     from fieldgate.db import upgrade
     from fieldgate.dburl import DatabaseURL, DatabaseURLError
-    from fieldgate.demo import DemoPlan, banner, run_demo
+    from fieldgate.demo import DemoPlan, banner, demo_health, run_demo
     from fieldgate.serve import ServeConfig, run_all
     from fieldservice.settings import ServiceSettings
     from gateway.config import GatewayConfig, TcpConfig
@@ -61,6 +61,7 @@ def _run(args: argparse.Namespace) -> int:
         ingest=IngestConfig(spool_dir=DEMO_DIR / "spool"),
         service=ServiceSettings(metrics_public=False),
         api_host=args.host, api_port=args.port, jobs_interval_s=30.0,
+        health=demo_health(),
     )
     plan = DemoPlan(terminals=args.terminals, faults=not args.no_faults,
                     ids=terminal_ids(args.terminals, "SIM"))

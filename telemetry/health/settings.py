@@ -146,10 +146,11 @@ class HealthSettings(BaseSettings):
 
 def _read_file(path: Path) -> tuple[dict[str, Mapping[str, Any]], dict[str, Any]]:
     try:
-        data = tomllib.loads(Path(path).read_text())
+        # TOML is UTF-8 by its spec, whatever the locale: decode the bytes ourselves
+        data = tomllib.loads(Path(path).read_bytes().decode("utf-8"))
     except OSError as exc:
         raise HealthConfigError(f"cannot read health config {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise HealthConfigError(f"health config {path} is not valid TOML: {exc}") from exc
     unknown = set(data) - {"rules", "models"}
     if unknown:

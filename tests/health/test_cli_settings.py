@@ -85,6 +85,10 @@ def test_unknown_rule_or_bad_file_is_refused(tmp_path: Path,
     bad.write_text("[rules.no_fix\n")
     with pytest.raises(HealthConfigError, match="not valid TOML"):
         health_settings_from(parse("--health-config", str(bad))).to_config()
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe[rules]\n")
+    with pytest.raises(HealthConfigError, match="not valid TOML"):
+        health_settings_from(parse("--health-config", str(binary))).to_config()
     typo = tmp_path / "typo.toml"
     typo.write_text("[rules.no_fix]\nopen_after = 5\n")
     with pytest.raises(HealthConfigError, match="unknown threshold.*open_after"):

@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 
 from fieldgate.cli.options import add_db_option, database_from
 
+#: the largest LIMIT both databases take (a signed 64-bit integer)
+MAX_LIMIT = 2**63 - 1
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -32,10 +35,11 @@ def parse_time(text: str, option: str) -> datetime:
 
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
+        # astimezone overflows past year 9999 (9999-12-31T23:00-05:00)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise CLIError(f"{option}: {text!r} is not a timestamp; use ISO 8601, "
                        "e.g. 2026-03-01T12:00:00Z or 2026-03-01") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _positions(args: argparse.Namespace) -> int:
@@ -49,6 +53,8 @@ def _positions(args: argparse.Namespace) -> int:
         raise CLIError(f"--since ({args.since}) must be before --until ({args.until})")
     if args.limit is not None and args.limit < 0:
         raise CLIError("--limit must not be negative")
+    if args.limit is not None and args.limit > MAX_LIMIT:
+        raise CLIError(f"--limit must be at most {MAX_LIMIT}")
     try:
         asyncio.run(_print(db, args.terminal_id, since, until, args.limit))
     except QueryError as exc:

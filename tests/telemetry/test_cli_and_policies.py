@@ -47,6 +47,8 @@ def test_positions_prints_json_lines(db: DatabaseURL, tmp_path: Path, capsys) ->
     (["--since", "yesterday"], "--since: 'yesterday' is not a timestamp"),
     (["--until", "2026-13-01"], "--until: '2026-13-01' is not a timestamp"),
     (["--since", "2026-03-02", "--until", "2026-03-01"], "must be before --until"),
+    (["--until", "9999-12-31T23:00:00-05:00"], "--until: '9999-12-31T23:00:00-05:00' is not"),
+    (["--limit", str(2**63)], "--limit must be at most"),
 ])
 def test_positions_bad_times_are_clear_errors(sqlite_db: DatabaseURL, capsys, argv,
                                               message) -> None:

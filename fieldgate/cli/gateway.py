@@ -188,7 +188,7 @@ async def serve(*, config: Any, db: Any, ingest: Any, metrics: tuple[str, int] |
     from fieldgate.signals import stop_on_signals
     from gateway import Gateway
     from gateway.metrics_http import MetricsEndpoint, private_registry
-    from telemetry.errors import SpoolLocked
+    from telemetry.errors import SpoolError, SpoolLocked
     from telemetry.ingest import Ingest
 
     try:
@@ -220,6 +220,8 @@ async def serve(*, config: Any, db: Any, ingest: Any, metrics: tuple[str, int] |
                 log.warning("gateway stopping")
     except SpoolLocked as exc:
         raise CLIError(f"{exc} (give each gateway process its own --spool-dir)") from None
+    except SpoolError as exc:  # a --spool-dir that is a file, not writable, ...
+        raise CLIError(str(exc)) from None
     except OSError as exc:
         raise CLIError(f"cannot start the gateway: {exc}") from None
     return 0

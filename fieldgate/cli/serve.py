@@ -68,12 +68,14 @@ def _run(args: argparse.Namespace) -> int:
     from fieldgate.cli import CLIError
     from fieldgate.cli.gateway import run_event_loop
     from fieldgate.serve import run_all
-    from telemetry.errors import SpoolLocked
+    from telemetry.errors import SpoolError, SpoolLocked
 
     config = serve_config(args)
     try:
         return run_event_loop(run_all(config))
     except SpoolLocked as exc:
         raise CLIError(f"{exc} (give each gateway process its own --spool-dir)") from None
+    except SpoolError as exc:  # a --spool-dir that is a file, not writable, ...
+        raise CLIError(str(exc)) from None
     except OSError as exc:
         raise CLIError(f"cannot start: {exc}") from None

@@ -87,3 +87,13 @@ async def test_a_terminal_reports_over_tcp_and_the_api_shows_it(db: DatabaseURL,
             await writer.wait_closed()
             health = await client.get("/health")
             assert health.json()["status"] == "ok"
+
+
+def test_an_unusable_spool_dir_is_one_clear_error(sqlite_db: DatabaseURL, capsys) -> None:
+    from fieldgate.cli import main
+
+    status = main(["serve", "--db", str(sqlite_db), "--tcp", "127.0.0.1:0", "--port", "0",
+                   "--spool-dir", "/dev/null/spool"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("fieldgate serve: cannot use spool directory /dev/null/spool")

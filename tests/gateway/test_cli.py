@@ -70,6 +70,7 @@ def test_flags_override_variables(clean_env: pytest.MonkeyPatch) -> None:
     ([], {}, "no transport configured"),
     (["--serial", "/dev/ttyUSB0"], {}, "DEVICE=TERMINAL_ID"),
     (["--tcp", ":0", "--max-line", "4"], {}, "max_line"),
+    (["--tcp", "127.0.0.1:0", "--spool-dir", "/dev/null/spool"], {}, "cannot use spool directory"),
 ])
 def test_bad_settings_exit_2_with_one_clear_line(clean_env: pytest.MonkeyPatch, capsys,
                                                  argv: list[str], env: dict[str, str],

@@ -33,10 +33,17 @@ def _serve(args: argparse.Namespace) -> int:
     settings = service_settings()
     host = args.host or os.environ.get("FIELDGATE_HOST", "127.0.0.1")
     try:
-        port = args.port or int(os.environ.get("FIELDGATE_PORT", "8000"))
-        workers = args.workers or int(os.environ.get("FIELDGATE_WORKERS", "1"))
+        # `is None`, not `or`: --port 0 (any free port) must not fall back to the default
+        port = args.port if args.port is not None else int(os.environ.get("FIELDGATE_PORT",
+                                                                          "8000"))
+        workers = (args.workers if args.workers is not None
+                   else int(os.environ.get("FIELDGATE_WORKERS", "1")))
     except ValueError as exc:
         raise CLIError(f"FIELDGATE_PORT / FIELDGATE_WORKERS: {exc}") from None
+    if not 0 <= port <= 65535:
+        raise CLIError(f"the port must be 0-65535, got {port}")
+    if workers < 1:
+        raise CLIError(f"--workers must be at least 1, got {workers}")
     if workers != 1:
         # each worker process builds its own app; they agree on the token key through the
         # database (or FIELDGATE_SECRET_KEY)

@@ -172,6 +172,44 @@ def test_api_command_serves_http(sqlite_db: DatabaseURL):
         proc.stderr.close()
 
 
+def test_api_port_0_listens_on_a_free_port(sqlite_db: DatabaseURL):
+    """--port 0 is "any free port", as for `serve`, never the default 8000."""
+    proc = subprocess.Popen([FIELDGATE, "api", "--db", str(sqlite_db), "--port", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **FAST_ENV})
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # uvicorn names the bound address once it listens
+            if "running on http://127.0.0.1:" in line:
+                port = int(line.split("127.0.0.1:")[1].split()[0])
+                break
+        else:
+            pytest.fail(f"the API never listened (exit {proc.wait(10)})")
+        assert port != 8000
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stderr.close()
+
+
+@pytest.mark.parametrize(("argv", "env", "message"), [
+    (["--port", "99999"], {}, "the port must be 0-65535, got 99999"),
+    ([], {"FIELDGATE_PORT": "-1"}, "the port must be 0-65535, got -1"),
+    (["--workers", "0"], {}, "--workers must be at least 1, got 0"),
+    ([], {"FIELDGATE_WORKERS": "-3"}, "--workers must be at least 1, got -3"),
+])
+def test_api_bad_port_or_workers_is_one_clear_error(sqlite_db: DatabaseURL, capsys,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    argv: list[str], env: dict[str, str],
+                                                    message: str) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    status, _, err = run(capsys, "api", "--db", str(sqlite_db), *argv)
+    assert status == 2
+    assert err == f"fieldgate api: {message}\n"
+
+
 @pytest.mark.postgres
 def test_api_workers_agree_on_tokens(pg_db: DatabaseURL, capsys):
     """Two worker processes, no configured key: a token one of them issued is accepted by both

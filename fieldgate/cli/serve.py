@@ -55,7 +55,7 @@ def serve_config(args: argparse.Namespace) -> object:
                 else float(os.environ.get("FIELDGATE_JOBS_INTERVAL", "60")))
     except ValueError as exc:
         raise CLIError(f"FIELDGATE_PORT / FIELDGATE_JOBS_INTERVAL: {exc}") from None
-    if not 0 <= port <= 65535 or jobs <= 0:
+    if not 0 <= port <= 65535 or not jobs > 0:  # `not >`: refuses nan as well
         raise CLIError("the port must be 0-65535 and the jobs interval positive")
     health, sweep = health_config(args)
     return ServeConfig(db=service_db(args), gateway=gateway, ingest=ingest_config(args),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from devices.nmea import encode
 from devices.records import Fix
@@ -97,3 +98,14 @@ def test_an_unusable_spool_dir_is_one_clear_error(sqlite_db: DatabaseURL, capsys
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("fieldgate serve: cannot use spool directory /dev/null/spool")
+
+
+@pytest.mark.parametrize("interval", ["0", "-1", "nan"])
+def test_a_bad_jobs_interval_is_one_clear_error(sqlite_db: DatabaseURL, capsys,
+                                                interval: str) -> None:
+    from fieldgate.cli import main
+
+    status = main(["serve", "--db", str(sqlite_db), "--tcp", "127.0.0.1:0", "--port", "0",
+                   "--jobs-interval", interval])
+    assert status == 2
+    assert "jobs interval positive" in capsys.readouterr().err

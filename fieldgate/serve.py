@@ -71,6 +71,16 @@ class _ApiServer(uvicorn.Server):
     def capture_signals(self):  # type: ignore[override]
         yield
 
+    async def startup(self, sockets=None) -> None:  # type: ignore[no-untyped-def]
+        # uvicorn logs why it cannot listen (address in use, not this host's) and then calls
+        # sys.exit, which would end the process from inside a task: make it an OSError for
+        # the caller (`fieldgate serve` turns it into one line and exit status 2)
+        try:
+            await super().startup(sockets=sockets)
+        except SystemExit:
+            raise OSError(f"the API server cannot start on {self.config.host}:"
+                          f"{self.config.port} (see the error above)") from None
+
 
 @dataclass(slots=True)
 class Running:

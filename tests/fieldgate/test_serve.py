@@ -109,3 +109,21 @@ def test_a_bad_jobs_interval_is_one_clear_error(sqlite_db: DatabaseURL, capsys,
                    "--jobs-interval", interval])
     assert status == 2
     assert "jobs interval positive" in capsys.readouterr().err
+
+
+def test_an_api_port_in_use_is_one_clear_error(sqlite_db: DatabaseURL, capsys,
+                                               tmp_path: Path) -> None:
+    """uvicorn calls sys.exit when it cannot listen; serve says so in one line, exit 2."""
+    import socket
+
+    from fieldgate.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = main(["serve", "--db", str(sqlite_db), "--tcp", "127.0.0.1:0",
+                       "--port", str(port), "--spool-dir", str(tmp_path / "spool")])
+    assert status == 2
+    assert (f"fieldgate serve: cannot start: the API server cannot start on 127.0.0.1:{port}"
+            in capsys.readouterr().err)

@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from fieldgate.cli import CLIError
     from fieldservice.api import create_app
@@ -52,7 +53,13 @@ def _serve(args: argparse.Namespace) -> int:
                     port=port, workers=workers, log_level="info")
         return 0
     app = create_app(db=db, settings=settings, **health_app_options())  # type: ignore[arg-type]
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    except SystemExit as exc:  # uvicorn logged why it cannot listen, then exits with 3
+        if exc.code != STARTUP_FAILURE:
+            raise
+        raise CLIError(f"cannot start the API server on {host}:{port} "
+                       "(see the error above)") from None
     return 0
 
 

@@ -193,6 +193,18 @@ def test_api_port_0_listens_on_a_free_port(sqlite_db: DatabaseURL):
         proc.stderr.close()
 
 
+def test_api_port_in_use_is_one_clear_error(sqlite_db: DatabaseURL, capsys) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, _, err = run(capsys, "api", "--db", str(sqlite_db), "--port", str(port))
+    assert status == 2
+    assert f"fieldgate api: cannot start the API server on 127.0.0.1:{port}" in err
+
+
 @pytest.mark.parametrize(("argv", "env", "message"), [
     (["--port", "99999"], {}, "the port must be 0-65535, got 99999"),
     ([], {"FIELDGATE_PORT": "-1"}, "the port must be 0-65535, got -1"),

@@ -161,6 +161,8 @@ def _route(args: argparse.Namespace) -> Any:
             raise SpecError(f"--center {args.center!r}: expected LAT,LON") from None
         kwargs["center"] = (lat, lon)
     if args.radius is not None:
+        if not 0 < args.radius < math.inf:  # refuses nan too
+            raise SpecError(f"--radius {args.radius}: expected a positive number of km")
         kwargs["radius_m"] = args.radius * 1000
         kwargs["leg_m"] = (min(300.0, args.radius * 200), min(2500.0, args.radius * 500))
     try:
@@ -215,6 +217,10 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
             print(f"{key}: {value}")
 
 
+def _cannot_write_truth(path: str, exc: OSError) -> str:
+    return f"cannot write --truth {path}: {exc.strerror or exc}"
+
+
 # -- the three modes -----------------------------------------------------------------------
 
 async def _fleet(args: argparse.Namespace) -> int:
@@ -233,7 +239,10 @@ async def _fleet(args: argparse.Namespace) -> int:
     progress_every = _time(args.progress, "--progress")
     delay = _time(args.start_delay, "--start-delay")
     transport = _transport(args)
-    truth = TruthFile(args.truth) if args.truth else None
+    try:
+        truth = TruthFile(args.truth) if args.truth else None
+    except OSError as exc:
+        raise CLIError(_cannot_write_truth(args.truth, exc)) from None
     fleet = Fleet(transport=transport, terminals=args.terminals, interval=interval,
                   seed=args.seed, id_prefix=args.id_prefix, faults=faults, profile=profile,
                   route=_route(args), clock=None, duration=duration,
@@ -368,21 +377,27 @@ async def _load(args: argparse.Namespace) -> int:
                           profile=SentenceProfile.parse(args.profile, talker=args.talker),
                           route=_route(args))
     built = time.perf_counter() - t0
-    print(f"encoded {plan.total_fixes:,} fixes ({plan.total_bytes / 1e6:.1f} MB) for "
-          f"{len(plan.terminal_ids)} terminals in {built:.2f} s", file=sys.stderr)
-    if args.tcp:
-        result = await send_tcp(plan, *parse_host_port(args.tcp), rate=args.load_rate,
-                                wait_consumed=_time(args.wait_consumed, "--wait-consumed"))
-    else:
-        host, port = parse_mqtt_url(args.mqtt)
-        result = await send_mqtt(plan, host, port, qos=args.qos, connections=args.connections,
-                                 epochs_per_message=args.epochs_per_message,
-                                 rate=args.load_rate)
-    if args.truth:
-        with Path(args.truth).open("w", encoding="utf-8") as fh:
+    with contextlib.ExitStack() as files:
+        try:  # before sending: a run is not worth making if its truth cannot be kept
+            truth = (files.enter_context(Path(args.truth).open("w", encoding="utf-8"))
+                     if args.truth else None)
+        except OSError as exc:
+            raise CLIError(_cannot_write_truth(args.truth, exc)) from None
+        print(f"encoded {plan.total_fixes:,} fixes ({plan.total_bytes / 1e6:.1f} MB) for "
+              f"{len(plan.terminal_ids)} terminals in {built:.2f} s", file=sys.stderr)
+        if args.tcp:
+            result = await send_tcp(plan, *parse_host_port(args.tcp), rate=args.load_rate,
+                                    wait_consumed=_time(args.wait_consumed, "--wait-consumed"))
+        else:
+            host, port = parse_mqtt_url(args.mqtt)
+            result = await send_mqtt(plan, host, port, qos=args.qos,
+                                     connections=args.connections,
+                                     epochs_per_message=args.epochs_per_message,
+                                     rate=args.load_rate)
+        if truth is not None:
             for tid, t in plan.truth():
-                fh.write(json.dumps({"terminal": tid,
-                                     "time": t.isoformat().replace("+00:00", "Z")}) + "\n")
+                truth.write(json.dumps({"terminal": tid,
+                                        "time": t.isoformat().replace("+00:00", "Z")}) + "\n")
     summary = {
         "transport": result.transport,
         "connections": result.connections,

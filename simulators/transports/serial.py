@@ -178,7 +178,11 @@ class PtyTransport(Transport):
             self.directory = Path(tempfile.mkdtemp(prefix="fieldgate-pty-"))
             self._made_dir = True
         else:
-            self._given.mkdir(parents=True, exist_ok=True)
+            try:
+                self._given.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file of that name, no permission
+                raise TransportError(f"cannot make the pseudo-terminal directory "
+                                     f"{self._given}: {exc.strerror or exc}") from exc
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -103,6 +103,10 @@ def test_a_fleet_run_prints_a_summary_and_the_gateway_gets_the_fixes(
     (["--replay", "/nonexistent.nmea"], "cannot read capture"),
     (["--load", "--fault", "no_fix"], "faults are for fleet runs"),
     (["--replay", str(T55), "--terminals", "2"], "one terminal only"),
+    (["--radius", "nan"], "--radius nan: expected a positive number of km"),
+    (["--radius", "-1"], "--radius -1.0: expected a positive number of km"),
+    (["--truth", "/dev/null/truth.jsonl"], "cannot write --truth /dev/null/truth.jsonl"),
+    (["--load", "--fixes", "10", "--truth", "/dev/null/truth.jsonl"], "cannot write --truth"),
 ])
 def test_bad_options_get_one_clear_line_and_status_2(
         argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,6 +116,13 @@ def test_bad_options_get_one_clear_line_and_status_2(
     assert message in err
     assert err.startswith("fieldgate simulate: ")
     assert "Traceback" not in err
+
+
+def test_an_unusable_pty_directory_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--serial-pty", "/dev/null/ptys", "--duration", "1s"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fieldgate simulate: cannot make the pseudo-terminal directory "
+                          "/dev/null/ptys")
 
 
 def test_bad_addresses_are_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
+from datetime import timedelta
 
 from fieldgate.cli.options import add_db_option, database_from
 
@@ -36,7 +39,8 @@ def _upgrade(args: argparse.Namespace) -> int:
     from fieldgate.db import upgrade
 
     db = database_from(args)
-    upgrade(db, args.revision)
+    with _database_errors(db):
+        upgrade(db, args.revision)
     print(f"schema of {db} is at {args.revision}")
     return 0
 
@@ -44,8 +48,29 @@ def _upgrade(args: argparse.Namespace) -> int:
 def _current(args: argparse.Namespace) -> int:
     from fieldgate.db import current_revision
 
-    print(current_revision(database_from(args)) or "(empty database)")
+    db = database_from(args)
+    with _database_errors(db):
+        revision = current_revision(db)
+    print(revision or "(empty database)")
     return 0
+
+
+@contextlib.contextmanager
+def _database_errors(db: object) -> Iterator[None]:
+    """A server that is away, a file that is no database, an unknown --revision: one line."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fieldgate.cli import CLIError
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc  # the driver's words, without SQLAlchemy's
+        lines = str(reason).strip().splitlines() or [type(reason).__name__]
+        raise CLIError(f"{db}: {lines[0]}") from exc
+    except (CommandError, OSError) as exc:  # OSError: the SQLite file's folder cannot be made
+        raise CLIError(f"{db}: {exc}") from exc
 
 
 def _days(value: str) -> int:
@@ -55,12 +80,12 @@ def _days(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days") from None
     if days < 0:
         raise argparse.ArgumentTypeError("days cannot be negative")
+    if days > timedelta.max.days:
+        raise argparse.ArgumentTypeError(f"at most {timedelta.max.days} days")
     return days
 
 
 def _timescale(args: argparse.Namespace) -> int:
-    from datetime import timedelta
-
     from fieldgate.cli import CLIError
     from telemetry.timescale import PolicyOutcome, apply_policies_for
 

@@ -66,8 +66,13 @@ async def _run_sweep(db: DatabaseURL) -> tuple[bool, list[str]]:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from fieldgate.cli import CLIError
+
     db = service_db(args)
-    created = asyncio.run(_run_generate(db, args.on))
+    try:
+        created = asyncio.run(_run_generate(db, args.on))
+    except OverflowError:  # the look-ahead or back-fill window leaves the calendar
+        raise CLIError(f"--on {args.on}: too close to the ends of the calendar") from None
     print(f"{created} return visit(s) scheduled")
     return 0
 

@@ -15,10 +15,20 @@ STATES = ("new", "awaiting_approval", "approved", "assigned", "en_route", "on_si
           "completed", "closed", "rejected", "cancelled")
 
 
+#: ids are 32-bit integer columns on PostgreSQL
+MAX_ID = 2**31 - 1
+
+
 def _when(text: str) -> dt.datetime:
     """ISO 8601 date or date-time; naive means UTC."""
-    value = dt.datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    try:
+        value = dt.datetime.fromisoformat(text)
+        # in UTC here: past year 9999 it overflows now, not in the database's driver
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time; use ISO 8601, e.g. 2026-03-01T12:00:00Z or 2026-03-01"
+        ) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from fieldgate.cli import CLIError
+
+    if not 1 <= args.limit <= MAX_ID:
+        raise CLIError(f"--limit must be 1 to {MAX_ID}")
+    if args.customer is not None and not 1 <= args.customer <= MAX_ID:
+        raise CLIError(f"--customer {args.customer} is not a customer id")
     db = service_db(args)
     for order in asyncio.run(_orders(db, args)):
         if args.json:

@@ -148,6 +148,34 @@ async def test_work_orders_list_json(db: DatabaseURL, settings, capsys):
     assert len(await cli("--since", "2000-01-01", "--customer", str(customer["id"]))) == 3
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--limit", "-1"], "--limit must be 1 to 2147483647"),
+    (["--limit", str(2**64)], "--limit must be 1 to 2147483647"),
+    (["--customer", str(2**64)], f"--customer {2**64} is not a customer id"),
+])
+def test_work_orders_bad_numbers_are_one_clear_line(db: DatabaseURL, capsys,
+                                                    argv: list[str], message: str):
+    status, _, err = run(capsys, "work-orders", "list", "--db", str(db), *argv)
+    assert status == 2
+    assert err == f"fieldgate work-orders: {message}\n"
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:00:00-05:00", "yesterday"])
+def test_work_orders_bad_times_are_usage_errors(sqlite_db: DatabaseURL, capsys, when: str):
+    with pytest.raises(SystemExit) as exit_:
+        main(["work-orders", "list", "--db", str(sqlite_db), "--since", when])
+    assert exit_.value.code == 2
+    assert f"argument --since: {when!r} is not a time; use ISO 8601" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_return_visits_on_the_ends_of_the_calendar(sqlite_db: DatabaseURL, capsys, day: str):
+    status, _, err = run(capsys, "return-visits", "generate", "--db", str(sqlite_db),
+                         "--on", day)
+    assert status == 2
+    assert err == f"fieldgate return-visits: --on {day}: too close to the ends of the calendar\n"
+
+
 def test_unmigrated_database_is_a_clear_error(tmp_path, capsys):
     status, _, err = run(capsys, "users", "list", "--db", f"sqlite:///{tmp_path}/none.db")
     assert status == 2 and "run `fieldgate db upgrade" in err

@@ -44,7 +44,6 @@ from devices.nmea import NmeaStream
 from fieldgate.db import upgrade
 from fieldgate.dburl import DatabaseURL
 from simulators import LoadPlan, send_mqtt, send_tcp
-from telemetry.pgcopy import COLUMNS
 
 DEFAULT_ADMIN = os.environ.get("FIELDGATE_BENCH_PG",
                                os.environ.get("FIELDGATE_TEST_PG",

@@ -209,7 +209,7 @@ async def run_demo(stack: Running, plan: DemoPlan, *, gateway_port: int,
             f"(on site, terminal registered, waiting for its first fix)")
         transport = TcpTransport(plan.gateway_host, gateway_port)
         async with Fleet(transport=transport, terminals=len(plan.ids), id_prefix="SIM",
-                         faults=fleet_faults(plan), seed=7) as fleet:
+                         faults=fleet_faults(plan), seed=7):
             say(f"simulated fleet: {len(plan.ids)} terminals reporting every second over TCP "
                 f"to {plan.gateway_host}:{gateway_port}; {plan.ids[-1]} is not registered")
             await complete_installs(desk, waiting, say)

@@ -59,11 +59,6 @@ class MoneyColumn(sa.types.TypeDecorator[Decimal]):
         return quantize(Decimal(value))
 
 
-def money_sql_type() -> sa.types.TypeEngine[Any]:
-    """The column type for migrations (they cannot use the TypeDecorator's dialect switch)."""
-    return sa.Numeric(14, 2).with_variant(sa.BigInteger(), "sqlite")
-
-
 def _exact(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("an amount is a decimal string such as \"12.50\"")

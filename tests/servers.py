@@ -16,7 +16,6 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -179,14 +178,3 @@ class PrivatePostgres:
         with contextlib.suppress(Exception):
             self.stop("immediate")
         shutil.rmtree(self._dir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
-    pg = PrivatePostgres()
-    try:
-        pg.init()
-        pg.start()
-        yield pg
-    finally:
-        pg.close()

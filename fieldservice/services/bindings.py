@@ -106,14 +106,6 @@ async def hardware_at(session: AsyncSession, *, vehicle_pk: int, at: datetime) -
     return HardwareAt(at=at, terminal_binding=tv, sim_binding=ts)
 
 
-async def sim_of_terminal_at(session: AsyncSession, *, terminal_pk: int,
-                             at: datetime) -> TerminalSim | None:
-    return (await session.execute(
-        sa.select(TerminalSim).where(TerminalSim.terminal_pk == terminal_pk,
-                                     _covering(TerminalSim, at))
-    )).scalars().first()
-
-
 async def vehicle_bindings(session: AsyncSession, vehicle_pk: int) -> list[TerminalVehicle]:
     return list((await session.execute(
         sa.select(TerminalVehicle).where(TerminalVehicle.vehicle_pk == vehicle_pk)

@@ -29,13 +29,6 @@ async def get_or_404(session: AsyncSession, model: type[T], pk: int, what: str) 
     return obj
 
 
-async def one_or_404(session: AsyncSession, stmt: sa.Select[Any], message: str) -> Any:
-    obj = (await session.execute(stmt)).scalars().first()
-    if obj is None:
-        raise NotFound(message)
-    return obj
-
-
 def check_version(obj: Any, sent: int, what: str) -> None:
     if obj.version != sent:
         raise StaleVersion(what, current=obj.version, sent=sent)

@@ -39,7 +39,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     from fieldgate.db import upgrade
 
     db = database_from(args)
-    with _database_errors(db):
+    with database_errors(db):
         upgrade(db, args.revision)
     print(f"schema of {db} is at {args.revision}")
     return 0
@@ -49,14 +49,14 @@ def _current(args: argparse.Namespace) -> int:
     from fieldgate.db import current_revision
 
     db = database_from(args)
-    with _database_errors(db):
+    with database_errors(db):
         revision = current_revision(db)
     print(revision or "(empty database)")
     return 0
 
 
 @contextlib.contextmanager
-def _database_errors(db: object) -> Iterator[None]:
+def database_errors(db: object) -> Iterator[None]:
     """A server that is away, a file that is no database, an unknown --revision: one line."""
     from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError

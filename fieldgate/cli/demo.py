@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from fieldgate.cli import CLIError
+    from fieldgate.cli.db import database_errors
     from fieldgate.cli.gateway import run_event_loop
     from fieldgate.db import upgrade
     from fieldgate.dburl import DatabaseURL, DatabaseURLError
@@ -45,6 +46,9 @@ def _run(args: argparse.Namespace) -> int:
 
     if not 2 <= args.terminals <= 2000:
         raise CLIError("--terminals must be between 2 and 2000")
+    for flag, port in (("--port", args.port), ("--gateway-port", args.gateway_port)):
+        if not 0 <= port <= 65535:
+            raise CLIError(f"{flag} must be 0-65535, got {port}")
     if args.db is None:
         if not args.keep and DEMO_DIR.exists():
             shutil.rmtree(DEMO_DIR)
@@ -54,7 +58,8 @@ def _run(args: argparse.Namespace) -> int:
     except DatabaseURLError as exc:
         raise CLIError(str(exc)) from None
     print(f"fieldgate demo: database {db}", flush=True)
-    upgrade(db)
+    with database_errors(db):
+        upgrade(db)
     config = ServeConfig(
         db=db,
         gateway=GatewayConfig(tcp=TcpConfig(host="127.0.0.1", port=args.gateway_port)),

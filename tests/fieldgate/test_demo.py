@@ -71,3 +71,20 @@ def test_demo_runs_seeds_and_stops_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 0, "".join(lines) + rest
     assert "Traceback" not in rest, rest
     assert (tmp_path / ".fieldgate" / "demo" / "fieldgate.db").exists()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--port", "99999"], "--port must be 0-65535, got 99999"),
+    (["--gateway-port", "-1"], "--gateway-port must be 0-65535, got -1"),
+    (["--db", "postgresql://nobody@127.0.0.1:1/none"], "Connection refused"),
+])
+def test_bad_ports_or_database_are_one_clear_line(tmp_path: Path, capsys,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  argv: list[str], message: str) -> None:
+    from fieldgate.cli import main
+
+    monkeypatch.chdir(tmp_path)  # the demo's default files live under the working directory
+    assert main(["demo", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fieldgate demo: ") and message in err
+    assert len(err.splitlines()) == 1

@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CLIError as exc:
-        print(f"fieldgate {args.command}: {exc}", file=sys.stderr)
+        # one line: a driver's message (psycopg) goes on with hints and SQL excerpts
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        print(f"fieldgate {args.command}: {lines[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

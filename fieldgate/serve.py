@@ -117,26 +117,29 @@ async def running(config: ServeConfig) -> AsyncIterator[Running]:
         state = app_state(app)
         server = _ApiServer(uvicorn.Config(app, host=config.api_host, port=config.api_port,
                                            log_level="warning", lifespan="on"))
-        async with ServiceJobs(sessions=state.sessions, settings=config.service,
-                               interval_s=config.jobs_interval_s):
-            api = asyncio.create_task(server.serve(), name="api-server")
-            try:
-                while not server.started:
-                    if api.done():
-                        api.result()  # raises the reason it could not start
-                        raise OSError(f"the API server on {config.api_host}:"
-                                      f"{config.api_port} stopped during startup")
-                    await asyncio.sleep(0.02)
-                port = server.servers[0].sockets[0].getsockname()[1]
+        api = asyncio.create_task(server.serve(), name="api-server")
+        try:
+            while not server.started:
+                if api.done():
+                    api.result()  # raises the reason it could not start
+                    raise OSError(f"the API server on {config.api_host}:"
+                                  f"{config.api_port} stopped during startup")
+                await asyncio.sleep(0.02)
+            port = server.servers[0].sockets[0].getsockname()[1]
+            # the jobs start once the API listens and stop before it: they use the app's
+            # engine, which the API's shutdown disposes (a job caught mid-query by a failed
+            # start leaked its SQLite connection)
+            async with ServiceJobs(sessions=state.sessions, settings=config.service,
+                                   interval_s=config.jobs_interval_s):
                 # long-lived objects built so far stay out of the collector's full passes
                 gc.collect()
                 gc.freeze()
                 yield Running(gateway=gateway, sink=sink, app=app,
                               api_url=f"http://{config.api_host}:{port}")
-            finally:
-                server.should_exit = True
-                with contextlib.suppress(asyncio.CancelledError):
-                    await api
+        finally:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await api
 
 
 async def run_all(config: ServeConfig, *,

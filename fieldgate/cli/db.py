@@ -36,12 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from fieldgate.db import upgrade
+    from fieldgate.db import current_revision, upgrade
 
     db = database_from(args)
     with database_errors(db):
         upgrade(db, args.revision)
-    print(f"schema of {db} is at {args.revision}")
+        # what the database is at now: an older --revision than the current one changes
+        # nothing (upgrade never goes back)
+        revision = current_revision(db)
+    print(f"schema of {db} is at {revision} (asked for {args.revision})")
     return 0
 
 

@@ -14,9 +14,13 @@ def test_upgrade_then_current_on_a_new_sqlite_file(tmp_path: Path, capsys) -> No
     url = f"sqlite:///{tmp_path}/sub/dir/new.db"
     assert main(["db", "upgrade", "--db", url]) == 0
     assert main(["db", "current", "--db", url]) == 0
-    out = capsys.readouterr().out
-    assert "is at head" in out
-    assert out.strip().splitlines()[-1] != "(empty database)"
+    out = capsys.readouterr().out.strip().splitlines()
+    head = out[-1]
+    assert head != "(empty database)"
+    assert out[0].endswith(f"is at {head} (asked for head)")
+    # an older revision than the current one changes nothing, and says so truthfully
+    assert main(["db", "upgrade", "--db", url, "--revision", "0001"]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"is at {head} (asked for 0001)")
 
 
 def test_timescale_policies_change_nothing_on_plain_postgresql(db: DatabaseURL,

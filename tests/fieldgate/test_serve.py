@@ -22,8 +22,8 @@ from fieldservice.services.users import create_user
 from fieldservice.settings import ServiceSettings
 from gateway.config import GatewayConfig, TcpConfig
 from telemetry.config import IngestConfig
-
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+from tests.fieldservice.factories import FAST_HASHING
+from tests.waiting import eventually
 
 
 def _config(db: DatabaseURL, tmp_path: Path) -> ServeConfig:
@@ -49,15 +49,6 @@ async def _login(app, client: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-async def _poll(check, timeout: float = 10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.05)
-
-
 async def test_a_terminal_reports_over_tcp_and_the_api_shows_it(db: DatabaseURL,
                                                                 tmp_path: Path) -> None:
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=10)
@@ -78,7 +69,7 @@ async def test_a_terminal_reports_over_tcp_and_the_api_shows_it(db: DatabaseURL,
                 r = await client.get("/api/fleet/unknown-terminals", headers=headers)
                 return [u for u in r.json() if u["terminal_id"] == "T55000001"]
 
-            unknown = await _poll(seen)
+            unknown = await eventually(seen)
             assert unknown and unknown[0]["transport"] == "tcp"
             metrics = await client.get("/metrics", headers=headers)
             assert metrics.status_code == 200

@@ -12,10 +12,7 @@ from fieldgate.dburl import DatabaseURL
 from fieldservice.api import close_app, create_app
 from fieldservice.roles import Role
 from fieldservice.settings import ServiceSettings
-from tests.fieldservice.factories import Staff, make_staff
-
-#: argon2 at its minimum cost: hashing is not what these tests test, and each user costs one
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+from tests.fieldservice.factories import FAST_HASHING, Staff, make_staff
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from fieldservice.services.users import create_user
 from fieldservice.timestamps import utcnow
 
 PASSWORD = "correct horse battery"
+#: argon2 at its minimum cost: hashing is not what these tests test, and each user costs one
+FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 _seq = itertools.count(1)
 
 

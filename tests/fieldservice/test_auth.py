@@ -16,8 +16,7 @@ from fieldservice.roles import Role
 from fieldservice.settings import ServiceSettings
 from fieldservice.timestamps import utcnow
 from fieldservice.tokens import TokenCodec
-from tests.fieldservice.conftest import FAST_HASHING
-from tests.fieldservice.factories import PASSWORD, add_user, login, ok
+from tests.fieldservice.factories import FAST_HASHING, PASSWORD, add_user, login, ok
 
 
 def _client(app) -> httpx.AsyncClient:

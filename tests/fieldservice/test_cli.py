@@ -21,8 +21,12 @@ from fieldgate.dburl import DatabaseURL
 from fieldservice.api import close_app, create_app
 from fieldservice.roles import Role
 from tests import servers
-from tests.fieldservice.conftest import FAST_HASHING
-from tests.fieldservice.factories import make_customer, make_staff, repair_order_in_state
+from tests.fieldservice.factories import (
+    FAST_HASHING,
+    make_customer,
+    make_staff,
+    repair_order_in_state,
+)
 
 FIELDGATE = str(Path(sys.executable).with_name("fieldgate"))
 FAST_ENV = {f"FIELDGATE_{k.upper()}": str(v) for k, v in FAST_HASHING.items()}

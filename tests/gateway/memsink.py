@@ -70,13 +70,3 @@ class MemorySink:
         if terminal is None:
             return sum(len(v) for v in self.records.values())
         return len(self.records.get(terminal, ()))
-
-
-async def eventually(predicate, timeout: float = 5.0, interval: float = 0.005) -> None:
-    """Poll ``predicate`` until it holds; fail with its last value after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
-        await asyncio.sleep(interval)

@@ -14,10 +14,10 @@ import pytest
 from fieldgate.dburl import DatabaseURL
 from gateway import BackoffPolicy, Gateway, GatewayConfig, MqttConfig, SerialPortConfig, TcpConfig
 from telemetry import Ingest, IngestConfig, TelemetryReader
-from tests.gateway.memsink import eventually
 from tests.gateway.nmea_data import epochs, fixes, pgid, t55_capture
 from tests.gateway.test_serial import PtyPair, ptys  # noqa: F401 - fixture
 from tests.servers import Mosquitto
+from tests.waiting import eventually
 
 
 def register(db: DatabaseURL, *terminal_ids: str) -> None:

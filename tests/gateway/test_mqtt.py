@@ -13,9 +13,10 @@ import pytest
 from gateway.backoff import Backoff, BackoffPolicy
 from gateway.config import MqttConfig
 from gateway.mqtt import MqttSubscriber
-from tests.gateway.memsink import MemorySink, eventually
+from tests.gateway.memsink import MemorySink
 from tests.gateway.nmea_data import epochs, fixes, pgid
 from tests.servers import Mosquitto
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.mqtt
 

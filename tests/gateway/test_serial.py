@@ -18,8 +18,9 @@ from gateway.backoff import BackoffPolicy
 from gateway.config import SerialPortConfig
 from gateway.serialport import SerialReceiver
 from tests import servers
-from tests.gateway.memsink import MemorySink, eventually
+from tests.gateway.memsink import MemorySink
 from tests.gateway.nmea_data import epochs, fixes, pgid
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.serial
 

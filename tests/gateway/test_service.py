@@ -22,10 +22,11 @@ from gateway import (
     TcpLimits,
 )
 from gateway.metrics_http import MetricsEndpoint, private_registry
-from tests.gateway.memsink import MemorySink, eventually
+from tests.gateway.memsink import MemorySink
 from tests.gateway.nmea_data import epochs, fixes, pgid
 from tests.gateway.test_serial import PtyPair, ptys  # noqa: F401 - fixture
 from tests.servers import Mosquitto
+from tests.waiting import eventually
 
 
 def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple], float]:

@@ -14,8 +14,9 @@ import pytest
 from devices.nmea import Reject, encode
 from gateway.config import TcpConfig, TcpLimits
 from gateway.tcp import TcpServer
-from tests.gateway.memsink import MemorySink, eventually
+from tests.gateway.memsink import MemorySink
 from tests.gateway.nmea_data import decode_all, epochs, fixes, pgid, t55_capture
+from tests.waiting import eventually
 
 
 @contextlib.asynccontextmanager

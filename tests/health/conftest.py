@@ -13,9 +13,7 @@ from fieldgate.dburl import DatabaseURL
 from fieldservice.api import close_app, create_app
 from fieldservice.roles import Role
 from fieldservice.settings import ServiceSettings
-from tests.fieldservice.factories import Staff, make_staff
-
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+from tests.fieldservice.factories import FAST_HASHING, Staff, make_staff
 
 
 @pytest.fixture

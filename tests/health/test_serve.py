@@ -23,9 +23,8 @@ from fieldservice.settings import ServiceSettings
 from gateway.config import GatewayConfig, TcpConfig
 from telemetry.config import IngestConfig
 from telemetry.health import HealthConfig, NoFixThresholds, OfflineThresholds
+from tests.fieldservice.factories import FAST_HASHING
 from tests.health.installs import install
-
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 
 
 async def test_serve_turns_a_fault_into_a_ticket_and_shows_it(db: DatabaseURL,

@@ -29,13 +29,6 @@ def ingest_config(tmp_path: Path) -> IngestConfig:
                         registry_miss_ttl=60.0, spool_fsync=False, shutdown_timeout=2.0)
 
 
-async def eventually(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_health_sink_around_ingest(db: DatabaseURL, tmp_path: Path) -> None:
     for tid in ("LIVE", "QUIET"):
         dbutil.add_terminal(db, tid)

@@ -12,11 +12,12 @@ import pytest
 from devices.nmea import NmeaStream, Reject
 from devices.records import Fix, NoFix
 from simulators.clock import ScaledClock
+from simulators.errors import SpecError
 from simulators.faults import parse_fault
 from simulators.fleet import Fleet
 from simulators.transports import Backoff, MqttTransport, parse_mqtt_url
 from simulators.truth import TruthLog
-from simulators.errors import SpecError
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.mqtt
 
@@ -128,21 +129,14 @@ async def test_a_broker_outage_is_ridden_out_with_reconnects(mqtt_broker_factory
                   clock=ScaledClock(speed=20, start=START),
                   backoff=Backoff(initial=0.5, maximum=2.0))
     async with fleet:
-        await _until(lambda: fleet.stats.sent_reports >= 4)
+        await eventually(lambda: fleet.stats.sent_reports >= 4)
         broker.stop()
-        await _until(lambda: fleet.stats.send_failures + fleet.stats.connect_failures >= 2)
+        await eventually(lambda: fleet.stats.send_failures + fleet.stats.connect_failures >= 2)
         broker.start()
         sent = fleet.stats.sent_reports
-        await _until(lambda: fleet.stats.sent_reports >= sent + 4)
+        await eventually(lambda: fleet.stats.sent_reports >= sent + 4)
     assert fleet.stats.reconnects >= 2
     assert fleet.stats.lost >= 1
-
-
-async def _until(predicate, timeout: float = 10.0) -> None:  # noqa: ANN001
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 def test_broker_urls() -> None:

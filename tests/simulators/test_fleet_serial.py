@@ -19,6 +19,7 @@ from simulators.fleet import Fleet
 from simulators.transports import PtyTransport
 from simulators.transports.serial import PtyLink
 from simulators.truth import TruthLog
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.serial
 
@@ -77,13 +78,6 @@ class PortReader:
             self.vanished += 1
 
 
-async def _until(predicate, timeout: float = 5.0) -> None:  # noqa: ANN001
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
 async def test_each_terminal_gets_a_pty_the_gateway_can_open(tmp_path: Path) -> None:
     truth = TruthLog()
     transport = PtyTransport(tmp_path / "ports")
@@ -97,7 +91,7 @@ async def test_each_terminal_gets_a_pty_the_gateway_can_open(tmp_path: Path) -> 
             await fleet.wait()
             for tid, reader in zip(fleet.ids, readers, strict=True):
                 expected = b"".join(r.data for r in truth if r.terminal_id == tid)
-                await _until(lambda r=reader, e=expected: len(r.data) >= len(e))
+                await eventually(lambda r=reader, e=expected: len(r.data) >= len(e))
                 assert bytes(reader.data) == expected  # byte for byte, nothing lost
                 assert reader.opens[0].startswith("/dev/pts/")
         # the fleet is gone: its ports vanished
@@ -118,11 +112,11 @@ async def test_the_port_vanishes_and_returns_under_the_same_path(tmp_path: Path)
     path = transport.path_for("SIM0001")
     async with PortReader(path) as reader:
         async with fleet:
-            await _until(lambda: reader.vanished == 1)
+            await eventually(lambda: reader.vanished == 1)
             assert not path.exists()  # gone while the fault holds
             await fleet.wait()
             sent = sum(len(r.data) for r in truth)
-            await _until(lambda: len(reader.data) >= sent)
+            await eventually(lambda: len(reader.data) >= sent)
             assert path.is_symlink()
     assert fleet.stats.reconnects == 1 and fleet.stats.silent == 5
     # a new pty behind the same path: the gateway only needs to reopen the path

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from devices.records import Fix
 from fieldgate.dburl import DatabaseURL
 from gateway.sink import SessionInfo, Transport
 from telemetry.config import IngestConfig
+from tests.waiting import eventually  # noqa: F401  (the suite imports it from here)
 
 BASE = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -78,16 +75,3 @@ def config(tmp_path: Path, **overrides: Any) -> IngestConfig:
     }
     values.update(overrides)
     return IngestConfig(**values)
-
-
-async def eventually(predicate: Callable[[], Any], *, timeout: float = 15.0,
-                     interval: float = 0.02, what: str = "condition") -> Any:
-    """Poll ``predicate`` (sync) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(interval)

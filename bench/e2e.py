@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -44,19 +45,13 @@ from devices.nmea import NmeaStream
 from fieldgate.db import upgrade
 from fieldgate.dburl import DatabaseURL
 from simulators import LoadPlan, send_mqtt, send_tcp
+from tests.servers import Mosquitto, free_port
 
 DEFAULT_ADMIN = os.environ.get("FIELDGATE_BENCH_PG",
                                os.environ.get("FIELDGATE_TEST_PG",
                                               "postgresql://postgres@127.0.0.1:5432/postgres"))
 TARGET = 0.30
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+TIMEOUT = float(os.environ.get("FIELDGATE_BENCH_TIMEOUT", "600"))
 
 
 def plan_rows_csv(plan: LoadPlan, path: Path) -> int:
@@ -90,24 +85,39 @@ def reset(url: str) -> None:
 
 
 class GatewayProcess:
-    """``fieldgate gateway`` in its own process; ready once its log says it runs."""
+    """``fieldgate -v gateway`` in its own process; ready once its log says it runs and, for
+    MQTT, that it subscribed: a message published before the subscription exists is not the
+    gateway's to receive (clean session), and a short run could finish before it. Its log is
+    read on a thread for the whole run, so a chatty gateway never blocks on a full pipe."""
 
     def __init__(self, db_url: str, spool: Path, transport_args: list[str]) -> None:
-        self.argv = [sys.executable, "-m", "fieldgate", "gateway", "--db", db_url,
+        self.argv = [sys.executable, "-m", "fieldgate", "-v", "gateway", "--db", db_url,
                      "--spool-dir", str(spool), *transport_args]
+        self.ready_marks = ["gateway running"]
+        if "--mqtt" in transport_args:
+            self.ready_marks.append("MQTT subscribed")
         self.proc: subprocess.Popen | None = None
+        self.log: list[str] = []
+        self._ready = threading.Event()
+
+    def _read_log(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        waiting = list(self.ready_marks)
+        for line in self.proc.stderr:
+            self.log.append(line)
+            waiting = [mark for mark in waiting if mark not in line]
+            if not waiting:
+                self._ready.set()
 
     def __enter__(self) -> GatewayProcess:
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
-        assert self.proc.stderr is not None
-        deadline = time.monotonic() + 30
-        for line in self.proc.stderr:
-            if "gateway running" in line:
-                return self
-            if time.monotonic() > deadline:
-                break
-        raise RuntimeError(f"the gateway did not start: {self.argv}")
+        threading.Thread(target=self._read_log, name="gateway-log", daemon=True).start()
+        if not self._ready.wait(30):
+            self.__exit__()
+            raise RuntimeError(f"the gateway did not start: {self.argv}\n"
+                               + "".join(self.log[-20:]))
+        return self
 
     def cpu_seconds(self) -> float:
         assert self.proc is not None
@@ -143,12 +153,12 @@ async def wait_committed(url: str, n: int, timeout: float) -> float:
 
 async def run_tcp(url: str, plan: LoadPlan, n: int, work: Path) -> dict:
     reset(url)
-    port = _free_port()
+    port = free_port()
     with GatewayProcess(url, work / "spool-tcp", ["--tcp", f"127.0.0.1:{port}"]) as gw:
         cpu0 = gw.cpu_seconds()
         started = time.perf_counter()
         sender = asyncio.create_task(send_tcp(plan, "127.0.0.1", port))
-        done = await wait_committed(url, n, timeout=600)
+        done = await wait_committed(url, n, timeout=TIMEOUT)
         await sender
         cpu = gw.cpu_seconds() - cpu0
     seconds = done - started
@@ -158,8 +168,6 @@ async def run_tcp(url: str, plan: LoadPlan, n: int, work: Path) -> dict:
 async def run_mqtt(url: str, plan: LoadPlan, n: int, work: Path, epochs: int,
                    gateways: int, inflight: int) -> dict:
     """``gateways`` > 1: that many processes in one shared-subscription group."""
-    from tests.servers import Mosquitto
-
     reset(url)
     # mosquitto's default QoS 1 window (20 unacknowledged messages per client) caps one
     # subscriber at 20 messages per round trip; production brokers raise it (operations.md)
@@ -176,7 +184,7 @@ async def run_mqtt(url: str, plan: LoadPlan, n: int, work: Path, epochs: int,
             started = time.perf_counter()
             sender = asyncio.create_task(send_mqtt(plan, broker.host, broker.port, qos=1,
                                                    connections=4, epochs_per_message=epochs))
-            done = await wait_committed(url, n, timeout=600)
+            done = await wait_committed(url, n, timeout=TIMEOUT)
             await sender
             cpu = sum(gw.cpu_seconds() for gw in procs) - cpu0
     finally:

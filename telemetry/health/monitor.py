@@ -91,8 +91,14 @@ class HealthMonitor:
     def set_directory(self, entries: Iterable[TerminalInfo] | None) -> None:
         """The registered terminals (model, interval, state); None = watch every terminal."""
         self._directory = None if entries is None else {e.terminal_id: e for e in entries}
+        now = self._clock()
         for st in self._terminals.values():
+            was, watched = st.info, st.watched
             self._apply_info(st)
+            if st.watched and (not watched or st.info != was):
+                # registered (or changed) while reporting: judge it at the next tick with what
+                # its stream says now, not at its next read
+                self._mark(st, now)
 
     def reconcile(self, open_faults: Mapping[str, Mapping[str, float]]) -> None:
         """Align trackers with the faults open in the database (terminal → rule → opened_at).

@@ -48,7 +48,11 @@ class HealthRunner:
         self._tasks: list[asyncio.Task] = []
         self.dropped_events = 0
         self.store_errors = 0
+        self.registry_errors = 0  #: the registry's change counter could not be read
         self.synced = False
+        self.syncs = 0
+        #: ``registry_changes.serial`` as of the last sync (None: not read yet)
+        self._registry_serial: int | None = None
 
     async def __aenter__(self) -> HealthRunner:
         try:
@@ -87,8 +91,27 @@ class HealthRunner:
                 log.exception("health: %s failed", getattr(action, "__name__", action))
 
     async def tick(self) -> None:
+        await self.follow_registry()
         self.monitor.tick()
         await self.flush()
+
+    async def follow_registry(self) -> bool:
+        """Re-sync when ``terminals`` changed since the last sync (one single-row read).
+
+        A terminal registered, swapped or retired while the gateway runs is then judged with
+        its registry entry from the next tick on, in every process. Returns whether it synced;
+        a database that is away is counted and left to the next tick (the stream goes on).
+        """
+        try:
+            serial = await self.store.registry_serial()
+            if serial == self._registry_serial:
+                return False
+            await self.sync(serial=serial)
+        except Exception:
+            self.registry_errors += 1
+            log.debug("health: registry check failed", exc_info=True)
+            return False
+        return True
 
     async def flush(self) -> None:
         async with self._lock:
@@ -103,18 +126,27 @@ class HealthRunner:
                 self.dropped_events += self.monitor.trim_pending(MAX_PENDING_EVENTS)
                 raise
 
-    async def sync(self) -> None:
-        """Re-read registry and open faults; reconcile the monitor with them."""
+    async def sync(self, *, serial: int | None = None) -> None:
+        """Re-read registry and open faults; reconcile the monitor with them.
+
+        Args:
+            serial: the registry's change counter, read before this call (read here if None);
+                read first, so a change racing the read is seen again on the next check.
+        """
         await self.flush()
         async with self._lock:
             emitted = self.monitor.events_emitted
+            if serial is None:
+                serial = await self.store.registry_serial()
             directory = await self.store.directory()
             open_faults = await self.store.open_fault_map()
             self.monitor.set_directory(directory)
             if self.monitor.events_emitted == emitted and not self.monitor.pending_events:
                 # nothing happened while we read: the snapshot is not older than the monitor
                 self.monitor.reconcile(open_faults)
+            self._registry_serial = serial
             self.synced = True
+            self.syncs += 1
 
 
 class HealthStack:

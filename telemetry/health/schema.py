@@ -1,6 +1,6 @@
 """The tables the health package reads and writes, as SQLAlchemy Core objects.
 
-``faults`` and ``fault_events`` are created by migration 0003; ``terminals`` and
+``faults`` and ``fault_events`` are created by migration 0003, ``registry_changes`` by 0004; ``terminals`` and
 ``terminal_state`` (migration 0001) are declared here with only the columns health reads.
 Timestamps go through :class:`UtcTimestamp`, which reads whatever an SQLite writer stored
 (ISO 8601 with ``T`` or a space, with or without an offset, or epoch seconds) and always returns
@@ -128,6 +128,13 @@ terminal_state = sa.Table(
     sa.Column("rejected", sa.BigInteger),
     sa.Column("fixes", sa.BigInteger),
     sa.Column("connects", sa.BigInteger),
+)
+
+#: one row (id 1) whose ``serial`` a trigger bumps on every change to ``terminals`` (0004)
+registry_changes = sa.Table(
+    "registry_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("serial", sa.BigInteger, nullable=False),
 )
 
 unknown_terminals = sa.Table(

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from fieldgate.dburl import DatabaseURL
 from telemetry.health.hysteresis import FaultEvent, FaultEventKind
-from telemetry.health.schema import fault_events, faults, terminals
+from telemetry.health.schema import fault_events, faults, registry_changes, terminals
 from telemetry.health.terminal import TerminalInfo
 
 
@@ -250,6 +250,13 @@ class FaultStore:
             for tid, rule, opened_at in rows:
                 out.setdefault(tid, {})[rule] = opened_at.timestamp()
             return out
+
+    async def registry_serial(self) -> int:
+        """The counter every change to ``terminals`` bumps (migration 0004's trigger)."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(
+                sa.select(registry_changes.c.serial).where(registry_changes.c.id == 1)
+            )).scalar_one()
 
     async def directory(self) -> list[TerminalInfo]:
         async with self.engine.connect() as conn:

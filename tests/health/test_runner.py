@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -169,3 +170,35 @@ async def test_events_wait_while_the_database_is_away() -> None:
         assert dbutil.outbox(db) == [("A", "no_fix", "opened")]
     finally:
         pg.close()
+
+
+async def test_a_terminal_registered_while_running_is_watched_from_the_next_tick(
+        db: DatabaseURL) -> None:
+    """Issue 9 §1: registered after the monitor started (the periodic sync an hour away), its
+    no-fix stream opens the fault; retired (state ``returned``) it is no longer judged."""
+    cfg = dataclasses.replace(fast_config(no_fix=NoFixThresholds(open_after_s=0.2,
+                                                                 clear_after_s=0.2)),
+                              sync_every_s=3600)
+    clock = Clock(time.time())
+    async with HealthStack(db=db, config=cfg, sweep=False) as health:
+        runner = health.runner
+        syncs = runner.syncs
+        assert not await runner.follow_registry()  # nothing changed since the first sync
+        dbutil.add_terminal(db, "LATE")
+        await wait_for(lambda: runner.syncs > syncs)
+        assert health.monitor._directory is not None and "LATE" in health.monitor._directory
+
+        sink = health.wrap(ListSink())
+        s = new_session("LATE")
+        car = Drive(clock)
+        deadline = time.monotonic() + 10
+        while not dbutil.faults(db, "LATE"):
+            assert time.monotonic() < deadline
+            clock.now = time.time()
+            await sink.publish(s, [car.no_fix()])
+            await asyncio.sleep(0.02)
+
+        # retired: the monitor follows the state change too, and stops judging it
+        dbutil.execute(db, "UPDATE terminals SET state = 'returned' WHERE terminal_id = 'LATE'")
+        await wait_for(lambda: not health.monitor.terminal("LATE").watched)
+        assert runner.registry_errors == 0

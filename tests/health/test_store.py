@@ -97,3 +97,31 @@ def test_migration_0003_downgrades_and_upgrades(db: DatabaseURL) -> None:
         assert {"faults", "fault_events"} <= set(sa.inspect(conn).get_table_names())
     eng.dispose()
     assert current_revision(db) is not None
+
+
+async def test_every_change_to_terminals_moves_the_registry_counter(db: DatabaseURL) -> None:
+    async with FaultStore(db=db) as store:
+        start = await store.registry_serial()
+        dbutil.add_terminal(db, "CNT1")
+        after_insert = await store.registry_serial()
+        dbutil.execute(db, "UPDATE terminals SET state = 'faulty' WHERE terminal_id = 'CNT1'")
+        after_update = await store.registry_serial()
+        dbutil.execute(db, "UPDATE positions SET lat = lat WHERE terminal_id = 'CNT1'")
+        unrelated = await store.registry_serial()
+        dbutil.execute(db, "DELETE FROM terminals WHERE terminal_id = 'CNT1'")
+        after_delete = await store.registry_serial()
+    assert start < after_insert < after_update == unrelated < after_delete
+
+
+def test_migration_0004_downgrades_and_upgrades(db: DatabaseURL) -> None:
+    downgrade(db, "0003")
+    eng = dbutil.engine(db)
+    with eng.connect() as conn:
+        assert "registry_changes" not in sa.inspect(conn).get_table_names()
+    dbutil.add_terminal(db, "NOTRIGGER")  # no trigger left behind to fail on
+    upgrade(db)
+    with eng.connect() as conn:
+        assert conn.execute(sa.text("SELECT serial FROM registry_changes")).scalar_one() == 0
+    eng.dispose()
+    dbutil.add_terminal(db, "TRIGGERED")
+    assert dbutil.execute(db, "SELECT serial FROM registry_changes")[0][0] == 1

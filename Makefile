@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test check venv bench clean
 
 venv: $(STAMP)
 
@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml $(wildcard devices/*/*.c)
 demo: $(STAMP)
 	$(BIN)/fieldgate demo
 
-test: $(STAMP)
+# the lint and type gate (docs/development.md): a finding fails `make test`, and so CI
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

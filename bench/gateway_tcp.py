@@ -176,10 +176,10 @@ def _register(db, n: int) -> None:
     else:
         import sqlite3
 
-        conn = sqlite3.connect(db.sqlite_path)
-        with conn:
-            conn.executemany("INSERT INTO terminals (terminal_id, state) VALUES (?, ?)", rows)
-        conn.close()
+        lite = sqlite3.connect(db.sqlite_path)
+        with lite:
+            lite.executemany("INSERT INTO terminals (terminal_id, state) VALUES (?, ?)", rows)
+        lite.close()
 
 
 async def _latency(args: argparse.Namespace, db) -> dict:
@@ -192,11 +192,15 @@ async def _latency(args: argparse.Namespace, db) -> dict:
     with tempfile.TemporaryDirectory(prefix="fg-bench-tcp-") as tmp:
         cfg = IngestConfig(spool_dir=Path(tmp) / "spool", spool_fsync=False)
         async with contextlib.AsyncExitStack() as stack:
+            store: CountingSink | LatencyStore
+            sink: CountingSink | Ingest
+            ingest: Ingest | None = None
             if db is None:  # --sink memory: the gateway alone, socket-to-publish
                 sink = store = CountingSink(stamp=True)
             else:
                 store = LatencyStore(open_store(db, cfg))
                 sink = await stack.enter_async_context(Ingest(db=db, config=cfg, store=store))
+                ingest = sink
             gateway = await stack.enter_async_context(Gateway(config=config, sink=sink))
             if args.gc_freeze:
                 gc.collect()
@@ -217,8 +221,8 @@ async def _latency(args: argparse.Namespace, db) -> dict:
             while gateway.tcp.connections and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             writer = ""
-            if db is not None:
-                m = sink.metrics
+            if ingest is not None:
+                m = ingest.metrics
                 rows = m.batch_rows.sum / max(1, m.batch_rows.count)
                 writer = (f"{m.batches_written} batches, {rows:,.0f} rows on average, "
                           "commit mean "

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from devices.records import Fix, Record
-from gateway.sink import SessionInfo, Transport
+from gateway.sink import SessionInfo, TelemetrySink, Transport
 from telemetry.health import HealthConfig, HealthMonitor, HealthSink
 
 
@@ -47,9 +47,9 @@ def _fleet(terminals: int, per_batch: int, rounds: int) -> tuple[list[SessionInf
     return sessions, batches
 
 
-async def _drive(sink: object, sessions: list[SessionInfo], batches: list[list[list[Fix]]],
+async def _drive(sink: TelemetrySink, sessions: list[SessionInfo], batches: list[list[list[Fix]]],
                  count: int) -> float:
-    publish = sink.publish  # type: ignore[attr-defined]
+    publish = sink.publish
     n_term = len(sessions)
     started = time.perf_counter()
     for n in range(count):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import os
 import statistics
@@ -81,11 +82,9 @@ def write_csv(path: Path, reads: list[tuple[str, list[Fix]]], received: datetime
 
 
 def checkpoint(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        try:
-            conn.execute("CHECKPOINT")  # start each run without a pending checkpoint's I/O
-        except psycopg.Error:
-            pass
+    # start each run without a pending checkpoint's I/O
+    with psycopg.connect(url, autocommit=True) as conn, contextlib.suppress(psycopg.Error):
+        conn.execute("CHECKPOINT")
 
 
 def run_psql_copy(url: str, path: Path, n: int) -> float:
@@ -97,7 +96,8 @@ def run_psql_copy(url: str, path: Path, n: int) -> float:
                     f"\\copy copy_target ({', '.join(COLUMNS)}) FROM '{path}' CSV"], check=True)
     elapsed = time.perf_counter() - started
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT count(*) FROM copy_target").fetchone()[0] == n
+        row = conn.execute("SELECT count(*) FROM copy_target").fetchone()
+        assert row is not None and row[0] == n
     return n / elapsed
 
 
@@ -196,7 +196,8 @@ def main(argv: list[str]) -> int:
             ingest, sink = asyncio.run(run_ingest(db, cfg, reads, n))
             h = sink.metrics.commit_seconds
             print(f"  ingest (publish..commit){ingest:>10,.0f} rows/s   "
-                  f"batches={sink.metrics.batches_written} mean commit={h.sum / h.count * 1000:.0f} ms")
+                  f"batches={sink.metrics.batches_written} "
+                  f"mean commit={h.sum / h.count * 1000:.0f} ms")
         copy2 = run_psql_copy(url, csv_path, n)
         print(f"  psql \\copy again        {copy2:>10,.0f} rows/s")
         limit = statistics.mean((copy1, copy2))

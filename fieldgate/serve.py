@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,10 +69,10 @@ class _ApiServer(uvicorn.Server):
     gateway and the writer shut down in order after the API."""
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         yield
 
-    async def startup(self, sockets=None) -> None:  # type: ignore[no-untyped-def]
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # uvicorn logs why it cannot listen (address in use, not this host's) and then calls
         # sys.exit, which would end the process from inside a task: make it an OSError for
         # the caller (`fieldgate serve` turns it into one line and exit status 2)
@@ -143,7 +144,7 @@ async def running(config: ServeConfig) -> AsyncIterator[Running]:
 
 
 async def run_all(config: ServeConfig, *,
-                  companion: Callable[[Running], Awaitable[None]] | None = None,
+                  companion: Callable[[Running], Coroutine[Any, Any, None]] | None = None,
                   stop: asyncio.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``stop``).
 
@@ -155,7 +156,7 @@ async def run_all(config: ServeConfig, *,
         async with running(config) as stack:
             log.warning("fieldgate serving: API %s, gateway %s", stack.api_url,
                         stack.gateway.describe())
-            task = None
+            task: asyncio.Task[None] | None = None
             if companion is not None:
                 task = asyncio.create_task(companion(stack), name="serve-companion")
                 task.add_done_callback(_log_failure)

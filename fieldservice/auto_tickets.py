@@ -337,7 +337,7 @@ class TicketConsumer:
             stmt = (sa.select(fault_events)
                     .where(fault_events.c.processed_at.is_(None))
                     .order_by(fault_events.c.id).limit(1))
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             row = (await session.execute(stmt)).mappings().first()
             if row is None:
@@ -375,7 +375,7 @@ class TicketConsumer:
 
     # handling -----------------------------------------------------------------------------
 
-    async def _handle(self, session: AsyncSession, ev: Mapping[str, Any]) -> tuple[str,
+    async def _handle(self, session: AsyncSession, ev: Mapping[Any, Any]) -> tuple[str,
                                                                                   str | None]:
         terminal = (await session.execute(
             sa.select(Terminal).where(Terminal.terminal_id == ev["terminal_id"])

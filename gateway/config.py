@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from devices.nmea import MAX_LINE
@@ -159,7 +160,7 @@ class MqttConfig:
         _positive("max_payload", self.max_payload)
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: object) -> MqttConfig:
+    def from_url(cls, url: str, **kwargs: Any) -> MqttConfig:
         """``mqtt://[user[:password]@]host[:port]``; other fields as keywords."""
         parts = urlsplit(url if "://" in url else f"mqtt://{url}")
         if parts.scheme != "mqtt":
@@ -173,7 +174,7 @@ class MqttConfig:
         if parts.username is not None:
             kwargs.setdefault("username", parts.username)
             kwargs.setdefault("password", parts.password)
-        return cls(host=parts.hostname, port=port, **kwargs)  # type: ignore[arg-type]
+        return cls(host=parts.hostname, port=port, **kwargs)
 
     @property
     def topic(self) -> str:
@@ -218,7 +219,7 @@ class SerialPortConfig:
             raise ConfigError("read_buffer must hold at least one line (>= max_line)")
 
     @classmethod
-    def parse(cls, spec: str, **kwargs: object) -> SerialPortConfig:
+    def parse(cls, spec: str, **kwargs: Any) -> SerialPortConfig:
         """``DEVICE=TERMINAL_ID[@BAUD]``, as ``--serial`` takes it."""
         device, sep, rest = spec.rpartition("=")
         if not sep or not device or not rest:
@@ -229,7 +230,7 @@ class SerialPortConfig:
                 kwargs["baudrate"] = int(baud)
             except ValueError:
                 raise ConfigError(f"bad baud rate in {spec!r}") from None
-        return cls(device=device, terminal_id=terminal, **kwargs)  # type: ignore[arg-type]
+        return cls(device=device, terminal_id=terminal, **kwargs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

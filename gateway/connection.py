@@ -24,9 +24,10 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from devices.nmea import NmeaStream
 from devices.records import Record
@@ -122,13 +123,14 @@ class StreamConnection(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # the transports this protocol serves (TCP, serial) are stream transports
+        self.transport = transport = cast(asyncio.Transport, transport)
         self.remote = _remote(transport)
         reason = self._owner.accept(self)
         if reason is not None:
             self._refused = True
             self._owner.metrics.refuse(reason)
-            transport.abort()  # type: ignore[attr-defined]
+            transport.abort()
             self._done = True
             self._wake_waiters()
             return
@@ -215,15 +217,16 @@ class StreamConnection(asyncio.Protocol):
 
     # -- internals -------------------------------------------------------------------------
 
-    def _start(self, coro: object) -> None:
+    def _start(self, coro: Coroutine[Any, Any, None]) -> None:
         # a task per read that yields records: ~1 us, cheaper than a long-lived task per idle
         # connection (10,000 of them) and it lets sink calls of many connections overlap
-        self._task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._task = asyncio.get_running_loop().create_task(coro)
 
     def _pause(self) -> None:
         self._paused = True
         self._metrics.pauses += 1
         self._metrics.paused += 1
+        # set by connection_made, before the first read can ask for a pause
         self.transport.pause_reading()  # type: ignore[union-attr]
 
     def _hold(self, records: list[Record]) -> None:
@@ -257,6 +260,7 @@ class StreamConnection(asyncio.Protocol):
             if self._paused and not self._lost:
                 self._paused = False
                 self._metrics.paused -= 1
+                # set by connection_made, before the first read
                 self.transport.resume_reading()  # type: ignore[union-attr]
 
     async def _handle(self, records: list[Record]) -> None:
@@ -290,6 +294,7 @@ class StreamConnection(asyncio.Protocol):
                 else:
                     await self._switch(tag, run)
         if stream.terminal != self._terminal:
+            # a $PGID set it, and nothing sets it back to None
             await self._switch(stream.terminal, [])  # type: ignore[arg-type]
 
     async def _switch(self, terminal: str, records: list[Record]) -> None:
@@ -323,7 +328,8 @@ class StreamConnection(asyncio.Protocol):
                 await displaced.wait_done()
             finally:
                 self._in_sink = False
-        # rejected_by_reason is the stream's own live dict (Reject is a str enum)
+        # rejected_by_reason is the stream's own live dict (Reject is a str enum, so its keys
+        # are the str keys SessionInfo promises)
         rejected: dict[str, int] = self.stream.stats.rejected  # type: ignore[assignment]
         self.info = SessionInfo(terminal_id=terminal, transport=self._owner.kind,
                                 remote=self.remote, connected_at=datetime.now(UTC),
@@ -361,10 +367,11 @@ class StreamConnection(asyncio.Protocol):
             self._in_sink = False
         self._metrics.published(len(records), _perf() - started)
 
-    async def _sink_call(self, call: object, info: SessionInfo) -> None:
+    async def _sink_call(self, call: Callable[[SessionInfo], Awaitable[None]],
+                         info: SessionInfo) -> None:
         self._in_sink = True
         try:
-            await call(info)  # type: ignore[operator]
+            await call(info)
         except Exception:
             log.exception("sink failed on session of %s", info.terminal_id)
             self._metrics.reject(SINK_ERROR)

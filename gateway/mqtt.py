@@ -22,6 +22,7 @@ while no gateway is connected are not kept (MQTT semantics).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -29,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import cast
 
 import aiomqtt
 
@@ -120,7 +122,9 @@ class MqttSubscriber:
                 except asyncio.CancelledError:
                     if not self._stopping:
                         raise
-                    asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                    task = asyncio.current_task()
+                    if task is not None:
+                        task.uncancel()
                 except Exception:  # a bug must cost a reconnection, not the transport
                     log.exception("MQTT subscriber: unexpected error; reconnecting")
                     self.metrics.disconnect(INTERNAL_ERROR)
@@ -154,6 +158,7 @@ class MqttSubscriber:
             cfg.host, cfg.port, identifier=self._identifier,
             clean_session=cfg.client_id is None, keepalive=cfg.keepalive,
             username=cfg.username, password=cfg.password,
+            # aiomqtt calls queue_type() for a fresh queue: a factory of our FlowQueue serves
             queue_type=self._queue.factory,  # type: ignore[arg-type]
             timeout=max(5.0, float(cfg.keepalive)),
         )
@@ -181,7 +186,9 @@ class MqttSubscriber:
             self.subscribed.set()
             log.info("MQTT subscribed to %s on %s", cfg.topic, cfg.url)
             async for item in client.messages:
-                if not await self._dispatch(item):
+                # aiomqtt types its queue's items as Message; ours (the FlowQueue passed as
+                # queue_type) holds (generation, message or control item) pairs
+                if not await self._dispatch(cast(tuple[int, object], item)):
                     break
                 # aiomqtt's iterator costs a task and a turn of the event loop per message;
                 # what is already queued is handled now, and acknowledged in one write
@@ -198,10 +205,9 @@ class MqttSubscriber:
                 self._pause.paused = False
                 self.metrics.paused = 0
             self._client = self._pause = None
-            try:  # a graceful DISCONNECT, unless the broker is gone or hangs
+            # a graceful DISCONNECT, unless the broker is gone or hangs
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 await asyncio.wait_for(client.__aexit__(None, None, None), timeout=5.0)
-            except (aiomqtt.MqttError, TimeoutError):
-                pass
 
     async def _between_attempts(self, delay: float) -> None:
         """Wait before reconnecting; keep sweeping idle sessions and handling what was
@@ -212,10 +218,8 @@ class MqttSubscriber:
             left = deadline - _monotonic()
             if left <= 0:
                 return
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(left, 0.5))
-            except TimeoutError:
-                pass
 
     # -- the queue -------------------------------------------------------------------------
 
@@ -228,6 +232,7 @@ class MqttSubscriber:
             return True
         if body is _STOP:
             return False
+        # the control items (_SWEEP, _STOP) returned above: what is left is a Message
         await self._handle(body, generation)  # type: ignore[arg-type]
         return not self._stopping
 
@@ -298,6 +303,7 @@ class MqttSubscriber:
 
     async def _open_session(self, terminal: str) -> _Session:
         stream = NmeaStream(eager=True, max_line=self.config.max_line, terminal=terminal)
+        # the stream's live reject table: Reject is a str enum, so its keys are str
         info = SessionInfo(terminal_id=terminal, transport=Transport.MQTT,
                            remote=f"{self.config.url}/fieldgate/{terminal}/nmea",
                            connected_at=datetime.now(UTC),

@@ -10,6 +10,8 @@ the receiver reopens the port with capped, jittered backoff until it is there ag
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 
 import serial_asyncio_fast
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 OPEN_FAILED = "open_failed"
 SHUTTING_DOWN = "shutting_down"
 SHUTDOWN = "shutdown"
+
+
+def _same(conn: StreamConnection) -> StreamConnection:
+    """The protocol factory of one attempt: the connection made for it."""
+    return conn
 
 
 class SerialReceiver:
@@ -72,7 +79,8 @@ class SerialReceiver:
                 conn = StreamConnection(self, terminal=cfg.terminal_id)
                 try:
                     transport, _ = await serial_asyncio_fast.create_serial_connection(
-                        loop, lambda conn=conn: conn, cfg.device, baudrate=cfg.baudrate)
+                        loop, functools.partial(_same, conn), cfg.device,
+                        baudrate=cfg.baudrate)
                 except Exception as exc:  # noqa: BLE001 - SerialException, OSError, termios.error
                     self.metrics.refuse(OPEN_FAILED)
                     if not self._failing:
@@ -115,10 +123,8 @@ class SerialReceiver:
         transport.close()
 
     async def _sleep(self, delay: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
-        except TimeoutError:
-            pass
 
     # -- ConnectionOwner -------------------------------------------------------------------
 

@@ -23,8 +23,14 @@ from simulators.replay import Capture, load_capture, replay
 from simulators.route import RouteConfig, Vehicle
 from simulators.sentences import Sentence, SentenceProfile
 from simulators.terminal import Report, TerminalConfig, VirtualTerminal
-from simulators.transports import (Backoff, Link, MqttTransport, PtyTransport, TcpTransport,
-                                   Transport)
+from simulators.transports import (
+    Backoff,
+    Link,
+    MqttTransport,
+    PtyTransport,
+    TcpTransport,
+    Transport,
+)
 from simulators.truth import TruthFile, TruthLog
 
 __all__ = [

@@ -338,6 +338,7 @@ def _build(m: re.Match[str]) -> Fault:
                 param, value = by_name[key], ""
             else:
                 free = (p for p in positional if p.name not in values)
+                # None ends the loop just below: the param is then known not None
                 param = next(free, None)  # type: ignore[assignment]
                 if param is None:
                     raise SpecError(f"too many parameters for {kind}")

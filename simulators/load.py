@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import random
 import time
 from array import array
@@ -413,10 +414,8 @@ async def send_tcp(plan: LoadPlan, host: str, port: int, *, rate: float | None =
         for w in writers:
             w.close()
         for w in writers:
-            try:
+            with contextlib.suppress(OSError, TimeoutError):
                 await asyncio.wait_for(w.wait_closed(), 5)
-            except (OSError, TimeoutError):
-                pass
     return result
 
 

@@ -82,7 +82,9 @@ class RawPublisher:
         self._pong = asyncio.Event()
         self._acks = asyncio.Event()
 
-    async def connect(self, timeout: float = 10.0) -> None:
+    # a connect timeout, like asyncio.open_connection's callers pass: the caller's whole
+    # budget for TCP and CONNACK, not a cancellation scope it could open itself
+    async def connect(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         where = f"mqtt://{self.host}:{self.port}"
         try:
             reader, writer = await asyncio.wait_for(

@@ -70,6 +70,7 @@ class SentenceProfile:
         names = tuple(part.strip().upper() for part in text.split(",") if part.strip())
         if not names:
             raise SpecError("empty sentence profile")
+        # __post_init__ turns the names into Sentence members (and refuses unknown ones)
         return cls(sentences=names, talker=talker.upper())  # type: ignore[arg-type]
 
 

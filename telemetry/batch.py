@@ -177,6 +177,10 @@ def _parse_dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _dt_from(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
 def _fix_json(fix: Fix | None) -> list[Any] | None:
     if fix is None:
         return None
@@ -222,7 +226,7 @@ def _unknown_json(d: UnknownDelta) -> dict[str, Any]:
 
 def _unknown_from(v: dict[str, Any]) -> UnknownDelta:
     return UnknownDelta(
-        transport=v["transport"], remote_addr=v["remote"], first_seen_at=_parse_dt(v["first"]),
-        last_seen_at=_parse_dt(v["last"]), messages=int(v["messages"]), fixes=int(v["fixes"]),
+        transport=v["transport"], remote_addr=v["remote"], first_seen_at=_dt_from(v["first"]),
+        last_seen_at=_dt_from(v["last"]), messages=int(v["messages"]), fixes=int(v["fixes"]),
         fix=_fix_from(v["fix"]),
     )

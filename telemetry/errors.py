@@ -46,4 +46,4 @@ class SpoolLocked(SpoolError):
 
 
 class QueryError(TelemetryError):
-    """The database cannot answer a read (unreachable, or no schema: run ``fieldgate db upgrade``)."""
+    """The database cannot answer a read (unreachable, or no schema: ``fieldgate db upgrade``)."""

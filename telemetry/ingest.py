@@ -389,9 +389,10 @@ class Ingest:
     async def drain(self) -> None:
         """Wait until everything published so far is committed (the spool is empty)."""
         await self.flush()
-        assert self._spool is not None
+        spool = self._spool
+        assert spool is not None
         async with self._progress:
-            await self._progress.wait_for(lambda: self._spool.is_empty or self._stopped())
+            await self._progress.wait_for(lambda: spool.is_empty or self._stopped())
 
     def _stopped(self) -> bool:
         task = self._tasks.get("writer")

@@ -54,7 +54,7 @@ class Histogram:
             return 0.0
         rank = q * self.count
         seen = 0
-        for bound, n in zip((*self.bounds, float("inf")), self.counts):
+        for bound, n in zip((*self.bounds, float("inf")), self.counts, strict=True):
             seen += n
             if seen >= rank:
                 return bound
@@ -63,7 +63,8 @@ class Histogram:
     def buckets(self) -> list[tuple[str, int]]:
         out = []
         seen = 0
-        for bound, n in zip(self.bounds, self.counts):
+        # the finite buckets; the last count (+Inf) is added after the loop
+        for bound, n in zip(self.bounds, self.counts, strict=False):
             seen += n
             out.append((repr(float(bound)), seen))
         out.append(("+Inf", self.count))
@@ -108,7 +109,8 @@ _COUNTERS = (
     ("records_received", "records (epochs) handed to publish()"),
     ("fixes_received", "fixes handed to publish()"),
     ("fixes_stored", "fixes committed to positions"),
-    ("duplicates_ignored", "fixes already in positions (same terminal and fix time), not stored again"),
+    ("duplicates_ignored",
+     "fixes already in positions (same terminal and fix time), not stored again"),
     ("batches_written", "batches committed"),
     ("batches_spooled", "batches written to the on-disk spool because the database was away"),
     ("batches_replayed", "batches committed from the spool"),

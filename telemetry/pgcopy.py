@@ -202,11 +202,13 @@ _DECODERS = (
 
 def _decode_fields(fields: list[bytes | None]) -> Row:
     try:
-        row = tuple(None if raw is None else dec(raw) for dec, raw in zip(_DECODERS, fields))
+        row = tuple(None if raw is None else dec(raw) for dec, raw in zip(_DECODERS, fields,
+                                                                           strict=True))
     except (struct.error, UnicodeDecodeError, OverflowError) as exc:
         raise ValueError(f"bad field in binary COPY row: {exc}") from exc
     if row[0] is None or row[1] is None or row[2] is None or row[3] is None or row[10] is None:
         raise ValueError("binary COPY row lacks a required field")
+    # Row's required fields are not Optional: the check above is what makes this one a Row
     return row  # type: ignore[return-value]
 
 

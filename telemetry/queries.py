@@ -111,6 +111,7 @@ _NOT_REGISTERED = ("NOT EXISTS (SELECT 1 FROM terminals t WHERE t.terminal_id = 
 
 
 def _converter(columns: tuple[str, ...], sqlite: bool) -> Callable[[tuple], tuple]:
+    conv: list[Callable[[Any], Any] | None]
     if sqlite:
         conv = [from_sqlite_text if c in _TIME_COLUMNS else None for c in columns]
     else:
@@ -120,7 +121,7 @@ def _converter(columns: tuple[str, ...], sqlite: bool) -> Callable[[tuple], tupl
         conv[columns.index("connected")] = bool
 
     def convert(row: tuple) -> tuple:
-        return tuple(v if f is None else f(v) for f, v in zip(conv, row))
+        return tuple(v if f is None else f(v) for f, v in zip(conv, row, strict=True))
 
     return convert
 
@@ -182,8 +183,11 @@ class TelemetryReader:
     async def _all(self, query: str, params: tuple = ()) -> list[tuple]:
         if self._pg is not None:
             return await self._pg_all(query, params)
+        sqlite = self._sqlite
+        if sqlite is None:
+            raise QueryError(f"{self.db}: not open (enter it with 'async with' first)")
         return await self._in_thread(
-            lambda: self._sqlite.execute(query.replace("%s", "?"), params).fetchall())
+            lambda: sqlite.execute(query.replace("%s", "?"), params).fetchall())
 
     def _time_param(self, value: datetime) -> Any:
         return sqlite_text(value) if self._sqlite is not None else as_utc(value)

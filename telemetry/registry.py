@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 class Registration(enum.Enum):
@@ -29,7 +29,8 @@ MAX_NEGATIVE = 100_000
 
 
 class Registry:
-    def __init__(self, *, miss_ttl: float, clock=time.monotonic) -> None:
+    def __init__(self, *, miss_ttl: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._known: set[str] = set()
         self._negative: dict[str, float] = {}  # id -> monotonic time the answer expires
         self._miss_ttl = miss_ttl

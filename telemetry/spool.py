@@ -318,7 +318,8 @@ class Spool:
 
     async def quarantine(self, frame: Frame, payload: bytes, reason: str) -> Path:
         """Keep a batch the database refuses in ``quarantine/`` and commit it out of the spool."""
-        target = self.directory / QUARANTINE / f"batch-{frame.segment.seq:020d}-{frame.offset}.frame"
+        name = f"batch-{frame.segment.seq:020d}-{frame.offset}.frame"
+        target = self.directory / QUARANTINE / name
 
         def write() -> None:
             target.write_bytes(HEAD.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload)

@@ -50,9 +50,9 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s") from exc
             time.sleep(0.05)
 
 

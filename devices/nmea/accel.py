@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 
 from devices.nmea import sentences
 from devices.nmea.errors import Reject
@@ -23,7 +24,8 @@ PURE_ENV = "FIELDGATE_NMEA_PURE"
 
 pure_parse_body = sentences.parse_body
 parse_body = pure_parse_body
-make_fix = Fix
+#: the C version is a builtin taking the same positional fields
+make_fix: Callable[..., Fix] = Fix
 ACCELERATED = False
 _speedups = None
 

@@ -43,19 +43,19 @@ def _ms(value: object) -> int:
     )
 
 
-def _float(value: object) -> float | None:
-    if value in (None, ""):
+def _float(value: str | float | None) -> float | None:
+    if value is None or value == "":
         return None
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     if number - number != 0.0:
         raise ValueError("not finite")
     return number
 
 
-def _sats(value: object) -> int | None:
+def _sats(value: str | int | None) -> int | None:
     if not value:
         return None
-    count = int(value)  # type: ignore[call-overload]
+    count = int(value)
     if not 0 <= count <= MAX_SATS:
         raise ValueError("count out of range")
     return count
@@ -73,7 +73,7 @@ def decode(kind: str, payload: bytes) -> tuple | Reject | None:
             valid = mode is not None and bool(sentence.lat) and bool(sentence.lon)
             lat = round(sentence.latitude, 8) if valid else None
             lon = round(sentence.longitude, 8) if valid else None
-            if valid and not (abs(lat) <= 90 and abs(lon) <= 180):
+            if lat is not None and lon is not None and not (abs(lat) <= 90 and abs(lon) <= 180):
                 return Reject.MALFORMED
             kmh = _float(sentence.sog)
             sats = sentence.num_svs

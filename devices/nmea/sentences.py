@@ -101,10 +101,8 @@ def _zda(f: list[bytes]) -> tuple:
     # ZDA: time, day, month, year (4 digits), local zone hours, minutes
     if len(f) < 5:
         raise ValueError("short ZDA")
-    if f[2] or f[3] or f[4]:
-        day = ymd_ordinal(int(f[4]), int(f[3]), int(f[2]))
-    else:
-        day = None  # receivers print an empty ZDA until they know the date
+    # receivers print an empty ZDA until they know the date
+    day = ymd_ordinal(int(f[4]), int(f[3]), int(f[2])) if f[2] or f[3] or f[4] else None
     return (ZDA, opt_time(f[1]), day)
 
 

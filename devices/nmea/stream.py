@@ -15,7 +15,8 @@ sentence counted as ``late``.
 
 Framing is forgiving the way field data needs: CR, LF or CRLF line ends; vendor junk before
 ``$`` (``123456789$GPGGA,...``); data after the checksum; several sentences on one line; binary
-noise. Nothing here raises on input: every refusal is counted (:class:`~devices.nmea.errors.Reject`).
+noise. Nothing here raises on input: every refusal is counted
+(:class:`~devices.nmea.errors.Reject`).
 Sentence bodies are decoded by :func:`devices.nmea.accel.parse_body` (C when built, else the
 pure-Python reference); the merging below is shared by both.
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from devices.nmea import accel, longtail
 from devices.nmea.errors import Reject
@@ -125,7 +127,7 @@ class NmeaStream:
         self._buf = b""
         self._discarding = False  # inside an overlong line: drop bytes until the next line end
         self._ep = _Epoch()
-        self._date: int | None = None  # last date learnt (ordinal)
+        self._day: int | None = None  # last date learnt (ordinal)
         self._midnight: datetime | None = None
         self._last_ms: int | None = None  # time of day of the last dated epoch
         self._emitted_ms: int | None = None
@@ -169,7 +171,7 @@ class NmeaStream:
                 if result.__class__ is tuple:
                     accept(result, out)
                 else:
-                    self._reject(result)
+                    self._reject(cast(Reject, result))
         if len(tail) > max_line:
             if not self._discarding:
                 self._reject(_OVERLONG)
@@ -211,7 +213,7 @@ class NmeaStream:
                 if not _MERGE[decoded[0]](self, decoded, out):
                     return
             elif decoded is not None:
-                self._reject(decoded)
+                self._reject(cast(Reject, decoded))
                 return
         self.sentences += 1
         by_type = self.stats.by_type
@@ -302,12 +304,12 @@ class NmeaStream:
                 self._reject(_UNDATED)
             return
         if ep.date is not None:
-            if ep.date != self._date:
-                self._date = ep.date
+            if ep.date != self._day:
+                self._day = ep.date
                 self._midnight = None
-        elif self._date is not None:
+        elif self._day is not None:
             if self._last_ms is not None and ms < self._last_ms - _HALF_DAY_MS:
-                self._date += 1  # midnight passed between two epochs with no date in them
+                self._day += 1  # midnight passed between two epochs with no date in them
                 self._midnight = None
         else:
             if ep.valid:
@@ -319,9 +321,9 @@ class NmeaStream:
         self._last_ms = ms
         midnight = self._midnight
         if midnight is None:
-            midnight = self._midnight = datetime.fromordinal(self._date).replace(tzinfo=UTC)
+            midnight = self._midnight = datetime.fromordinal(self._day).replace(tzinfo=UTC)
         when = midnight + timedelta(0, 0, 0, ms)
-        if ep.valid and ep.lat is not None:
+        if ep.valid and ep.lat is not None and ep.lon is not None:
             self.stats.fixes += 1
             out.append(self._make_fix(when, ep.lat, ep.lon, ep.speed, ep.course, ep.alt,
                                       ep.sats, ep.hdop, ep.quality, ep.mode, self.terminal))

@@ -52,7 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.run("fieldgate.cli.api:app_from_environment", factory=True, host=host,
                     port=port, workers=workers, log_level="info")
         return 0
-    app = create_app(db=db, settings=settings, **health_app_options())  # type: ignore[arg-type]
+    app = create_app(db=db, settings=settings, **health_app_options())
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     except SystemExit as exc:  # uvicorn logged why it cannot listen, then exits with 3

@@ -11,7 +11,8 @@ from fieldgate.cli.options import add_db_option, database_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("db", help="database schema: upgrade, current revision, TimescaleDB policies")
+    parser = sub.add_parser(
+        "db", help="database schema: upgrade, current revision, TimescaleDB policies")
     actions = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
 
     up = actions.add_parser("upgrade", help="create or migrate the schema (PostgreSQL or SQLite)")

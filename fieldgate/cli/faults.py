@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import sys
+from typing import Any
 
 from fieldgate.cli.options import add_db_option, database_from
 
@@ -122,8 +123,9 @@ def _rules(args: argparse.Namespace) -> int:
         resolved = registry.resolve(config, args.model)
     except HealthConfigError as exc:
         raise CLIError(str(exc)) from exc
-    items = [{"name": rule.name, "kind": str(rule.kind), "summary": rule.summary,
-              "thresholds": dataclasses.asdict(resolved[rule.name])} for rule in registry]
+    items: list[dict[str, Any]] = [
+        {"name": rule.name, "kind": str(rule.kind), "summary": rule.summary,
+         "thresholds": dataclasses.asdict(resolved[rule.name])} for rule in registry]
     if args.json:
         sys.stdout.write(json.dumps(items, indent=2) + "\n")
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from fieldgate.cli.gateway import (
     add_gateway_options,
@@ -12,6 +13,9 @@ from fieldgate.cli.gateway import (
     ingest_config,
 )
 from fieldgate.cli.options import add_db_option
+
+if TYPE_CHECKING:  # imported where used: `fieldgate --help` stays quick
+    from fieldgate.serve import ServeConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def serve_config(args: argparse.Namespace) -> object:
+def serve_config(args: argparse.Namespace) -> ServeConfig:
     """The :class:`fieldgate.serve.ServeConfig` of the flags and ``FIELDGATE_*`` variables."""
     from fieldgate.cli import CLIError
     from fieldgate.cli.users import service_db, service_settings

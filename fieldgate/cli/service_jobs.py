@@ -59,7 +59,7 @@ async def _run_sweep(db: DatabaseURL) -> tuple[bool, list[str]]:
     settings = service_settings()
     engine = create_engine(db)
     try:
-        result = await sweep(session_factory(engine), settings=settings)  # type: ignore[arg-type]
+        result = await sweep(session_factory(engine), settings=settings)
     finally:
         await engine.dispose()
     return result.ran, [f"{number}: {reason.value}" for number, reason in result.escalated]
@@ -85,7 +85,7 @@ async def _run_generate(db: DatabaseURL, on: dt.date | None) -> int:
     now = dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC) if on else None
     try:
         return await generate_return_visits(session_factory(engine),
-                                            settings=service_settings(),  # type: ignore[arg-type]
+                                            settings=service_settings(),
                                             now=now)
     finally:
         await engine.dispose()

@@ -139,8 +139,13 @@ def _interval(args: argparse.Namespace) -> float:
 
 
 def _transport(args: argparse.Namespace) -> Any:
-    from simulators.transports import (MqttTransport, PtyTransport, TcpTransport,
-                                       parse_host_port, parse_mqtt_url)
+    from simulators.transports import (
+        MqttTransport,
+        PtyTransport,
+        TcpTransport,
+        parse_host_port,
+        parse_mqtt_url,
+    )
 
     if args.tcp:
         return TcpTransport(*parse_host_port(args.tcp))
@@ -275,8 +280,9 @@ async def _fleet(args: argparse.Namespace) -> int:
             for task in (waiter, stopper):
                 task.cancel()
             await asyncio.gather(waiter, stopper, return_exceptions=True)
-            if waiter in done and waiter.exception() is not None:
-                raise waiter.exception()  # type: ignore[misc]
+            failure = waiter.exception() if waiter in done else None
+            if failure is not None:
+                raise failure
     finally:
         if truth is not None:
             truth.close()
@@ -379,7 +385,8 @@ async def _load(args: argparse.Namespace) -> int:
     built = time.perf_counter() - t0
     with contextlib.ExitStack() as files:
         try:  # before sending: a run is not worth making if its truth cannot be kept
-            truth = (files.enter_context(Path(args.truth).open("w", encoding="utf-8"))
+            # opened once, before any terminal dials in: nothing else runs on the loop yet
+            truth = (files.enter_context(Path(args.truth).open("w", encoding="utf-8"))  # noqa: ASYNC230
                      if args.truth else None)
         except OSError as exc:
             raise CLIError(_cannot_write_truth(args.truth, exc)) from None

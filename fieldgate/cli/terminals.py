@@ -6,10 +6,14 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+from typing import TYPE_CHECKING
 
 from fieldgate.cli.options import add_db_option
 from fieldgate.cli.users import service_db
 from fieldgate.dburl import DatabaseURL
+
+if TYPE_CHECKING:  # imported where used: `fieldgate --help` stays quick
+    from fieldservice.schemas.fleet import TerminalCreate
 
 STATES = ("in_stock", "installed", "faulty", "returned", "scrapped")
 
@@ -62,7 +66,7 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create(db: DatabaseURL, data: object) -> dict:
+async def _create(db: DatabaseURL, data: TerminalCreate) -> dict:
     from fieldgate.cli import CLIError
     from fieldservice.db.standalone import command_line_actor, standalone_session
     from fieldservice.errors import ServiceError
@@ -73,7 +77,7 @@ async def _create(db: DatabaseURL, data: object) -> dict:
                                   context="fieldgate terminals add") as session:
         try:
             terminal = await registry.create_terminal(session, actor=actor,
-                                                      data=data)  # type: ignore[arg-type]
+                                                      data=data)
         except ServiceError as exc:
             raise CLIError(exc.message) from None
         await session.commit()

@@ -7,9 +7,14 @@ import asyncio
 import getpass
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from fieldgate.cli.options import add_db_option, database_from
 from fieldgate.dburl import DatabaseURL
+
+if TYPE_CHECKING:  # imported where used: `fieldgate --help` stays quick
+    from fieldservice.schemas.people import UserCreate
+    from fieldservice.settings import ServiceSettings
 
 ROLES = ("technician", "installer", "dispatcher", "manager", "finance", "tester", "admin")
 
@@ -53,7 +58,7 @@ def service_db(args: argparse.Namespace) -> DatabaseURL:
     return db
 
 
-def service_settings() -> object:
+def service_settings() -> ServiceSettings:
     """``ServiceSettings`` from the ``FIELDGATE_*`` environment, or one clear error line."""
     from pydantic import ValidationError
 
@@ -108,18 +113,18 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create(db: DatabaseURL, data: object) -> int:
+async def _create(db: DatabaseURL, data: UserCreate) -> int:
     from fieldgate.cli import CLIError
     from fieldservice.db.standalone import command_line_actor, standalone_session
     from fieldservice.errors import ServiceError
     from fieldservice.passwords import Passwords
     from fieldservice.services.users import create_user
 
-    passwords = Passwords(settings=service_settings())  # type: ignore[arg-type]
+    passwords = Passwords(settings=service_settings())
     async with standalone_session(db, actor=command_line_actor(),
                                   context="fieldgate users add") as session:
         try:
-            user = await create_user(session, data=data, passwords=passwords)  # type: ignore[arg-type]
+            user = await create_user(session, data=data, passwords=passwords)
         except ServiceError as exc:
             raise CLIError(exc.message) from None
         await session.commit()
@@ -176,5 +181,5 @@ async def _set_password(db: DatabaseURL, name: str, password: str) -> None:
         if user is None:
             raise CLIError(f"no user {name}")
         await set_password(session, user=user, password=password,
-                           passwords=Passwords(settings=service_settings()))  # type: ignore[arg-type]
+                           passwords=Passwords(settings=service_settings()))
         await session.commit()

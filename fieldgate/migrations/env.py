@@ -8,6 +8,8 @@ config = context.config
 
 def run_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise SystemExit("no database URL in the Alembic config (use fieldgate db upgrade)")
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         # SQLite cannot ALTER most things in place: batch mode copies the table instead.

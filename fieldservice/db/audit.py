@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -129,4 +129,4 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
             "context": session.info.get("audit_context"),
         })
     if rows:
-        session.connection().execute(sa.insert(AuditEntry.__table__), rows)
+        session.connection().execute(sa.insert(cast(sa.Table, AuditEntry.__table__)), rows)

@@ -26,7 +26,7 @@ async def next_value(session: AsyncSession, name: str) -> int:
     value = (await session.execute(bump)).scalar_one_or_none()
     if value is not None:
         return int(value)
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(
         insert(counters).values(name=name, value=0).on_conflict_do_nothing(

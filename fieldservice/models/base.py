@@ -45,4 +45,5 @@ class Versioned:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (declarative directive)
-        return {"version_id_col": cls.__table__.c.version}
+        # __table__ exists on the mapped subclasses this directive runs for, not on the mixin
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from fieldservice.roles import Role
 from fieldservice.schemas.common import Body, Name, Phone, Public, Tag, Text, UpdateBody, Username
 
 
-def _password(**kwargs: object) -> Any:
+def _password(**kwargs: Any) -> Any:
     return Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, **kwargs)
 
 

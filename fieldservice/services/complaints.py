@@ -101,6 +101,8 @@ async def create_complaint(session: AsyncSession, *, actor: Actor,
     if received > now:
         raise InvalidInput("received_at is in the future")
     owner = await session.get(User, actor.user_pk)
+    if owner is None:
+        raise InvalidInput(f"user {actor.user_pk} (the complaint's owner) does not exist")
     complaint = Complaint(
         number=f"CP-{now.year}-{await next_value(session, f'complaint:{now.year}'):06d}",
         customer_pk=customer.id, channel=data.channel, received_at=received,

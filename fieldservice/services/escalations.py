@@ -304,7 +304,7 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], *, settings: Service
     now = now or utcnow()
     async with sessions() as session:
         set_actor(session, actor, context="escalation sweep")
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             locked = (await session.execute(
                 sa.select(sa.func.pg_try_advisory_xact_lock(SWEEP_LOCK_KEY)))).scalar_one()
             if not locked:

@@ -8,6 +8,7 @@ assignee only; system actors (CLI, automation) may act for him.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,7 +74,7 @@ async def confirm_checklist(session: AsyncSession, *, actor: Actor, order_pk: in
                             body: ChecklistBody) -> WorkOrder:
     order = await _field_order(session, actor=actor, order_pk=order_pk, body=body,
                                what="confirm the checklist", states={WorkOrderState.ASSIGNED})
-    checklist = {item: bool(getattr(body, item)) for item in CHECKLIST_ITEMS}
+    checklist: dict[str, Any] = {item: bool(getattr(body, item)) for item in CHECKLIST_ITEMS}
     if body.notes:
         checklist["notes"] = body.notes
     order.checklist = checklist

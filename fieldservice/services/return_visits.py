@@ -9,10 +9,11 @@ PostgreSQL they queue on an advisory lock), adds nothing the second time.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,7 +82,7 @@ async def generate(session: AsyncSession, *, settings: ServiceSettings,
     customer lacks: after its latest visit, or, for a customer with none, from
     ``today - return_visit_backfill_days`` on. The caller commits."""
     today = today or utcnow().date()
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(sa.select(sa.func.pg_advisory_xact_lock(GENERATOR_LOCK_KEY)))
     horizon = today + timedelta(days=settings.return_visit_lookahead_days)
     earliest = today - timedelta(days=settings.return_visit_backfill_days)
@@ -194,10 +195,13 @@ async def satisfaction_report(session: AsyncSession, *, group_by: str,
     rows = (await session.execute(stmt)).all()
     names = await _names(session, group_by, rows)
     for done_at, technician, customer, score in rows:
+        if done_at is None or score is None:
+            continue  # recording a visit sets both; a row without them is no answer to count
         if group_by == "month":
             key: tuple[str, int | None] = (done_at.strftime("%Y-%m"), None)
         elif group_by == "technician":
-            key = (names.get(technician, "(unknown)"), technician)
+            key = (names.get(technician, "(unknown)") if technician is not None
+                   else "(unknown)", technician)
         else:
             key = (names[customer], customer)
         groups[key][score] += 1
@@ -212,7 +216,8 @@ async def satisfaction_report(session: AsyncSession, *, group_by: str,
     )
 
 
-async def _names(session: AsyncSession, group_by: str, rows: list) -> dict[int, str]:
+async def _names(session: AsyncSession, group_by: str,
+                 rows: Sequence[Any]) -> dict[int, str]:
     if group_by == "technician":
         pks = {r[1] for r in rows if r[1] is not None}
         stmt = sa.select(User.id, User.username).where(User.id.in_(pks))

@@ -120,6 +120,7 @@ async def technicians(session: AsyncSession, *, skill: str | None = None,
             .group_by(WorkOrder.assignee_pk, WorkOrder.state)
         )
         for assignee, state, n in rows:
-            counts[assignee][state.value] = n
+            if assignee is not None:  # the IN above admits none; the column is nullable
+                counts[assignee][state.value] = n
     loads = [TechnicianLoad(user=u, orders_by_state=dict(counts[u.id])) for u in users]
     return sorted(loads, key=lambda t: (t.active_orders, t.user.username))

@@ -80,6 +80,7 @@ class PtyLink(Link):
 
     def _on_readable(self) -> None:
         try:
+            # the reader is removed (close) before _master is cleared
             data = os.read(self._master, 4096)  # type: ignore[arg-type]
         except OSError:
             data = b""
@@ -149,8 +150,9 @@ class PtyLink(Link):
             if os.readlink(self.path) == self.device:
                 self.path.unlink()
         for fd in (master, slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
 
 class PtyTransport(Transport):

@@ -202,7 +202,10 @@ def apply_overrides(base: Thresholds, overrides: Mapping[str, Any], *, where: st
             f"{where}: unknown threshold(s) {', '.join(sorted(unknown))} "
             f"(known: {', '.join(sorted(known))})"
         )
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    # values come from TOML or the command line: their types are checked by the dataclass's
+    # own validation after the replace, not here
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in overrides.items()}
     try:
         return dataclasses.replace(base, **values)
     except TypeError as exc:

@@ -108,12 +108,12 @@ class FeedHub:
             latest = await self.store.last_event_id()
             for sub in fresh:
                 sub.cursor = latest
-        cursor = min(s.cursor for s in subscribers)
+        cursor = min(s.cursor for s in subscribers if s.cursor is not None)
         while True:
             rows = await self.store.events(after_id=cursor, limit=BATCH)
             for row in rows:
                 for sub in subscribers:
-                    if row.id > sub.cursor and not sub.overflowed:
+                    if (sub.cursor is None or row.id > sub.cursor) and not sub.overflowed:
                         sub.cursor = row.id
                         sub.queue.put_nowait(row)
                         if sub.queue.qsize() >= QUEUE_LIMIT:

@@ -3,8 +3,9 @@
 A rule's verdict says whether its bad condition holds *now* (and, when it knows, since when).
 The tracker turns that stream of verdicts into at most one open fault:
 
-    OK ──bad──▶ PENDING ──bad for open_after_s──▶ OPEN ──good──▶ CLEARING ──good for clear_after_s──▶ OK
+    OK ──bad──▶ PENDING ──bad for open_after_s──▶ OPEN ──good──▶ CLEARING
                    └──good──▶ OK                    ▲──────bad─────┘
+    CLEARING ──good for clear_after_s──▶ OK
 
 A verdict of ``None`` (the rule learnt nothing: no fixes this window, terminal silent) changes
 nothing, so silence neither opens nor clears a stream fault (that is the offline rule's job).
@@ -60,6 +61,13 @@ class Verdict(NamedTuple):
 GOOD = Verdict(False)
 
 
+def _since(value: float | None) -> float:
+    """``bad_since`` in PENDING, ``good_since`` in CLEARING: set on entering the phase."""
+    if value is None:
+        raise AssertionError("tracker phase without its start time")
+    return value
+
+
 class Tracker:
     __slots__ = ("phase", "bad_since", "good_since", "opened_at", "open_evidence",
                  "recovered_since")
@@ -91,7 +99,7 @@ class Tracker:
                 self.phase = Phase.OPEN  # recovery did not hold
                 self.good_since = None
                 return None
-            if phase is Phase.PENDING and now - self.bad_since >= open_after:
+            if phase is Phase.PENDING and now - _since(self.bad_since) >= open_after:
                 self.phase = Phase.OPEN
                 self.opened_at = now
                 return FaultEventKind.OPENED
@@ -104,7 +112,7 @@ class Tracker:
             self.phase = phase = Phase.CLEARING
             since = verdict.since if verdict.since is not None else window_start
             self.good_since = min(since, now)
-        if phase is Phase.CLEARING and now - self.good_since >= clear_after:
+        if phase is Phase.CLEARING and now - _since(self.good_since) >= clear_after:
             recovered_since = self.good_since
             self.reset()
             self.recovered_since = recovered_since

@@ -258,10 +258,11 @@ class HealthMonitor:
             st.w_poor += n_poor
             st.t_fixes += n_fix
             st.t_poor += n_poor
-            drift = newest.time.timestamp() - now
-            if st.w_drift is None or abs(drift) < abs(st.w_drift):
-                st.w_drift = drift
-                st.w_drift_fix = newest
+            if newest is not None:  # always, with n_fix > 0
+                drift = newest.time.timestamp() - now
+                if st.w_drift is None or abs(drift) < abs(st.w_drift):
+                    st.w_drift = drift
+                    st.w_drift_fix = newest
         if n_nofix:
             st.w_nofixes += n_nofix
             st.t_nofixes += n_nofix

@@ -1,7 +1,8 @@
 """The tables the health package reads and writes, as SQLAlchemy Core objects.
 
-``faults`` and ``fault_events`` are created by migration 0003, ``registry_changes`` by 0004; ``terminals`` and
-``terminal_state`` (migration 0001) are declared here with only the columns health reads.
+``faults`` and ``fault_events`` are created by migration 0003, ``registry_changes`` by 0004;
+``terminals`` and ``terminal_state`` (migration 0001) are declared here with only the columns
+health reads.
 Timestamps go through :class:`UtcTimestamp`, which reads whatever an SQLite writer stored
 (ISO 8601 with ``T`` or a space, with or without an offset, or epoch seconds) and always returns
 aware UTC datetimes.

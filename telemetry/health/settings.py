@@ -135,7 +135,7 @@ class HealthSettings(BaseSettings):
         rules: dict[str, Thresholds] = {}
         for name, fields in values.items():
             rules[name] = registry.thresholds_from_mapping(name, fields)
-        periods = {k: v for k, v in (("tick_s", self.health_tick),
+        periods: dict[str, Any] = {k: v for k, v in (("tick_s", self.health_tick),
                                      ("sync_every_s", self.health_sync_every),
                                      ("sweep_every_s", self.offline_sweep_every))
                    if v is not None}

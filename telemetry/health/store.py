@@ -90,8 +90,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _insert(conn: AsyncConnection, table: sa.Table):  # noqa: ANN202 - dialect-specific Insert
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+def _insert(conn: AsyncConnection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT (both have ``on_conflict_do_nothing``)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def fault_from_row(row: Any) -> FaultRow:

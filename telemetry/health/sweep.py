@@ -167,7 +167,11 @@ class OfflineSweeper:
     def _offline_thresholds(self, model: str | None) -> OfflineThresholds:
         th = self._thresholds.get(model)
         if th is None:
-            th = self._thresholds[model] = self.registry.resolve(self.config, model)["offline"]
+            resolved = self.registry.resolve(self.config, model)["offline"]
+            # the registry validated the configuration: "offline" is the offline rule's
+            if not isinstance(resolved, OfflineThresholds):
+                raise TypeError(f"offline thresholds of type {type(resolved).__name__}")
+            th = self._thresholds[model] = resolved
         return th
 
     async def _sweep(self, conn: AsyncConnection) -> SweepResult:

@@ -16,10 +16,13 @@ same: each (terminal, fix time) once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import psycopg
 
@@ -41,6 +44,8 @@ from telemetry.store.sql import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _COLS = ", ".join(COLUMNS)
 _STATE_STAGING_COLS = STATE_COLUMNS[:-1]  # updated_at comes from now()
@@ -116,16 +121,16 @@ class PostgresStore:
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None and not conn.closed:
-            try:
+            # it is broken already; closing is best effort
+            with contextlib.suppress(Exception):
                 await conn.close()
-            except Exception:  # it is broken already; closing is best effort
-                pass
 
     async def close(self) -> None:
         async with self._lock:
             await self._drop_connection()
 
-    async def _run(self, what: str, operation):
+    async def _run(self, what: str,
+                   operation: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
         """Run ``operation(conn)`` with the connection, a time limit and error translation."""
         async with self._lock:
             try:
@@ -208,19 +213,19 @@ class PostgresStore:
             if unknown_rows:
                 await cur.executemany(fill(UNKNOWN_UPSERT, "%s"), unknown_rows)
 
-            states = [(tid, d) for tid, d in batch.states.items()
+            states = [(tid, sd) for tid, sd in batch.states.items()
                       if tid not in result.unregistered]
             if states:
                 # one statement with one array per column: a round trip per batch, not a
                 # write per terminal (a COPY row by row awaited the event loop 2000 times for
                 # 2000 terminals, and a busy gateway loop made each await cost a turn)
                 columns: list[list] = [[] for _ in _STATE_STAGING_COLS]
-                for tid, d in states:
-                    fix = fix_columns(d.fix) or _NO_FIX
-                    row = (tid, d.transport, d.remote_addr, d.connected, d.connected_at,
-                           d.disconnected_at, d.last_seen_at, *fix, d.sentences, d.rejected,
-                           d.fixes, d.connects)
-                    for column, value in zip(columns, row):
+                for tid, sd in states:
+                    fix = fix_columns(sd.fix) or _NO_FIX
+                    row = (tid, sd.transport, sd.remote_addr, sd.connected, sd.connected_at,
+                           sd.disconnected_at, sd.last_seen_at, *fix, sd.sentences,
+                           sd.rejected, sd.fixes, sd.connects)
+                    for column, value in zip(columns, row, strict=True):
                         column.append(value)
                 await cur.execute(UPSERT_STATES, columns)
         result.committed_at = datetime.now(UTC)
@@ -239,9 +244,9 @@ class PostgresStore:
         if self._clean_batches < DIRECT_RETRY_AFTER:
             return False
         try:
-            async with conn.transaction():  # a savepoint inside the batch's transaction
-                async with cur.copy(COPY_DIRECT) as copy:
-                    await copy.write(data)
+            # a savepoint inside the batch's transaction
+            async with conn.transaction(), cur.copy(COPY_DIRECT) as copy:
+                await copy.write(data)
         except psycopg.errors.UniqueViolation:
             self._clean_batches = 0
             self.direct_fallbacks += 1

@@ -164,15 +164,15 @@ class SQLiteStore:
             conn.executemany(fill(UNKNOWN_UPSERT, "?"), unknown_rows)
 
         state_rows = []
-        for tid, d in batch.states.items():
+        for tid, sd in batch.states.items():
             if tid in skip:
                 continue
-            fix = fix_columns(d.fix)
+            fix = fix_columns(sd.fix)
             fix_values = (_ts(fix[0]), *fix[1:]) if fix else (None,) * 9
             state_rows.append((
-                tid, d.transport, d.remote_addr, d.connected, _ts(d.connected_at),
-                _ts(d.disconnected_at), _ts(d.last_seen_at), *fix_values, d.sentences,
-                d.rejected, d.fixes, d.connects, _ts(now),
+                tid, sd.transport, sd.remote_addr, sd.connected, _ts(sd.connected_at),
+                _ts(sd.disconnected_at), _ts(sd.last_seen_at), *fix_values, sd.sentences,
+                sd.rejected, sd.fixes, sd.connects, _ts(now),
             ))
         if state_rows:
             conn.executemany(UPSERT_STATE, state_rows)

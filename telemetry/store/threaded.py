@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telemetry.batch import Batch
 from telemetry.store import Store, WriteResult
@@ -38,10 +38,10 @@ class ThreadedStore:
         asyncio.set_event_loop(self._loop)
         self._loop.run_forever()
 
-    async def _call(self, fn: Callable[..., Awaitable[T]], *args: object) -> T:
+    async def _call(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: object) -> T:
         if self._closed:
             raise RuntimeError("the store's thread is closed")
-        future = asyncio.run_coroutine_threadsafe(fn(*args), self._loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(fn(*args), self._loop)
         return await asyncio.wrap_future(future)
 
     async def write(self, batch: Batch) -> WriteResult:

@@ -20,7 +20,7 @@ def _tables(db: DatabaseURL) -> set[str]:
 
 
 def test_head_has_the_documented_tables(db: DatabaseURL) -> None:
-    assert EXPECTED_TABLES <= _tables(db)
+    assert _tables(db) >= EXPECTED_TABLES
     assert current_revision(db) is not None
 
 
@@ -40,4 +40,4 @@ def test_downgrade_to_base_and_back(db: DatabaseURL) -> None:
     downgrade(db, "base")
     assert not (EXPECTED_TABLES & _tables(db))
     upgrade(db)
-    assert EXPECTED_TABLES <= _tables(db)
+    assert _tables(db) >= EXPECTED_TABLES

@@ -52,33 +52,33 @@ async def _login(app, client: httpx.AsyncClient) -> dict[str, str]:
 async def test_a_terminal_reports_over_tcp_and_the_api_shows_it(db: DatabaseURL,
                                                                 tmp_path: Path) -> None:
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=10)
-    async with running(_config(db, tmp_path)) as stack:
-        async with httpx.AsyncClient(base_url=stack.api_url) as client:
-            headers = await _login(stack.app, client)
-            r = await client.post("/api/terminals", headers=headers,
-                                  json={"terminal_id": "T55000001", "model": "T55"})
-            assert r.status_code == 403  # dispatchers do not register hardware
-            host, port = stack.gateway.tcp.addresses[0]
-            _, writer = await asyncio.open_connection(host, port)
-            writer.write(encode.pgid("T55000001") + b"".join(
-                encode.epoch(Fix(t0 + timedelta(seconds=i), 52.52, 13.405 + i * 1e-4, 12.0,
-                                 90.0, 40.0, 8, 0.9, 1)) for i in range(5)))
-            await writer.drain()
+    async with running(_config(db, tmp_path)) as stack, \
+            httpx.AsyncClient(base_url=stack.api_url) as client:
+        headers = await _login(stack.app, client)
+        r = await client.post("/api/terminals", headers=headers,
+                              json={"terminal_id": "T55000001", "model": "T55"})
+        assert r.status_code == 403  # dispatchers do not register hardware
+        host, port = stack.gateway.tcp.addresses[0]
+        _, writer = await asyncio.open_connection(host, port)
+        writer.write(encode.pgid("T55000001") + b"".join(
+            encode.epoch(Fix(t0 + timedelta(seconds=i), 52.52, 13.405 + i * 1e-4, 12.0,
+                             90.0, 40.0, 8, 0.9, 1)) for i in range(5)))
+        await writer.drain()
 
-            async def seen():
-                r = await client.get("/api/fleet/unknown-terminals", headers=headers)
-                return [u for u in r.json() if u["terminal_id"] == "T55000001"]
+        async def seen():
+            r = await client.get("/api/fleet/unknown-terminals", headers=headers)
+            return [u for u in r.json() if u["terminal_id"] == "T55000001"]
 
-            unknown = await eventually(seen)
-            assert unknown and unknown[0]["transport"] == "tcp"
-            metrics = await client.get("/metrics", headers=headers)
-            assert metrics.status_code == 200
-            assert "fieldgate_gateway_" in metrics.text and "fieldgate_telemetry_" in metrics.text
-            assert "fieldservice_http_requests_total" in metrics.text
-            writer.close()
-            await writer.wait_closed()
-            health = await client.get("/health")
-            assert health.json()["status"] == "ok"
+        unknown = await eventually(seen)
+        assert unknown and unknown[0]["transport"] == "tcp"
+        metrics = await client.get("/metrics", headers=headers)
+        assert metrics.status_code == 200
+        assert "fieldgate_gateway_" in metrics.text and "fieldgate_telemetry_" in metrics.text
+        assert "fieldservice_http_requests_total" in metrics.text
+        writer.close()
+        await writer.wait_closed()
+        health = await client.get("/health")
+        assert health.json()["status"] == "ok"
 
 
 def test_an_unusable_spool_dir_is_one_clear_error(sqlite_db: DatabaseURL, capsys) -> None:

@@ -44,8 +44,8 @@ async def test_create_update_and_transition_are_audited(client, staff):
     order = await act(client, order, "approve", staff[Role.MANAGER], note="ok")
     changes = [e["changes"] for e in await _entries(client, staff, entity="work_orders",
                                                      entity_id=str(order["id"]))]
-    assert {"state": ["awaiting_approval", "approved"]} == {
-        k: v for k, v in changes[0].items() if k == "state"}
+    state = {k: v for k, v in changes[0].items() if k == "state"}
+    assert state == {"state": ["awaiting_approval", "approved"]}
     transitions = await _entries(client, staff, entity="work_order_transitions",
                                  actor=staff[Role.MANAGER].username)
     assert transitions[0]["changes"]["action"] == [None, "approve"]

@@ -115,7 +115,7 @@ async def test_mqtt_terminals_into_the_database(db: DatabaseURL, tmp_path: Path,
 
 @pytest.mark.serial
 async def test_serial_terminal_into_the_database(db: DatabaseURL, tmp_path: Path,
-                                                 ptys: PtyPair) -> None:  # noqa: F811
+                                                 ptys: PtyPair) -> None:  # noqa: F811 - the imported pytest fixture, requested by name
     ptys.start()
     register(db, "E2ES1")
     items = fixes(10, terminal="E2ES1")

@@ -41,7 +41,7 @@ def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple], float]:
 @pytest.mark.mqtt
 @pytest.mark.serial
 async def test_all_transports_at_once_then_a_clean_shutdown(mqtt_broker: Mosquitto,
-                                                            ptys: PtyPair) -> None:  # noqa: F811
+                                                            ptys: PtyPair) -> None:  # noqa: F811 - the imported pytest fixture, requested by name
     ptys.start()
     sink = MemorySink()
     config = GatewayConfig(
@@ -56,7 +56,7 @@ async def test_all_transports_at_once_then_a_clean_shutdown(mqtt_broker: Mosquit
 
 
 async def _all_transports(config: GatewayConfig, sink: MemorySink, registry: CollectorRegistry,
-                          mqtt_broker: Mosquitto, ptys: PtyPair,  # noqa: F811
+                          mqtt_broker: Mosquitto, ptys: PtyPair,  # noqa: F811 - the imported pytest fixture, requested by name
                           cleanup: contextlib.ExitStack) -> None:
     async with Gateway(config=config, sink=sink) as gateway:
         registry.register(gateway.collector)

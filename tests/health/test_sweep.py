@@ -8,8 +8,8 @@ import pytest
 
 from fieldgate.dburl import DatabaseURL
 from telemetry.health import (
-    HealthConfig,
     FaultStore,
+    HealthConfig,
     OfflineSweeper,
     OfflineThresholds,
 )
@@ -133,15 +133,15 @@ async def test_sweeper_tasks_run_periodically_and_share_the_work_with_the_lock(
     dbutil.add_terminal(pg_db, "A")
     dbutil.seen(pg_db, "A", dbutil.ts(clock.now))
     clock.advance(600)
-    async with FaultStore(db=pg_db) as store_a, FaultStore(db=pg_db) as store_b:
-        async with OfflineSweeper(store=store_a, config=config(), clock=clock) as a, \
-                OfflineSweeper(store=store_b, config=config(), clock=clock) as b:
-            for _ in range(200):
-                if a.sweeps + b.sweeps >= 5:
-                    break
-                await asyncio.sleep(0.02)
-            assert (a.sweeps == 0) != (b.sweeps == 0)
-            assert a.skipped + b.skipped >= 1
+    async with FaultStore(db=pg_db) as store_a, FaultStore(db=pg_db) as store_b, \
+            OfflineSweeper(store=store_a, config=config(), clock=clock) as a, \
+            OfflineSweeper(store=store_b, config=config(), clock=clock) as b:
+        for _ in range(200):
+            if a.sweeps + b.sweeps >= 5:
+                break
+            await asyncio.sleep(0.02)
+        assert (a.sweeps == 0) != (b.sweeps == 0)
+        assert a.skipped + b.skipped >= 1
     assert dbutil.outbox(pg_db) == [("A", "offline", "opened")]
 
 
@@ -150,11 +150,11 @@ async def test_sqlite_sweeps_without_a_lock(sqlite_db: DatabaseURL) -> None:
     dbutil.add_terminal(sqlite_db, "A")
     dbutil.seen(sqlite_db, "A", dbutil.ts(clock.now))
     clock.advance(600)
-    async with FaultStore(db=sqlite_db) as store:
-        async with OfflineSweeper(store=store, config=config(), clock=clock) as sweeper:
-            for _ in range(200):
-                if sweeper.sweeps >= 2:
-                    break
-                await asyncio.sleep(0.02)
-            assert not sweeper.is_leader and sweeper.sweeps >= 2
+    async with FaultStore(db=sqlite_db) as store, \
+            OfflineSweeper(store=store, config=config(), clock=clock) as sweeper:
+        for _ in range(200):
+            if sweeper.sweeps >= 2:
+                break
+            await asyncio.sleep(0.02)
+        assert not sweeper.is_leader and sweeper.sweeps >= 2
     assert dbutil.outbox(sqlite_db) == [("A", "offline", "opened")]

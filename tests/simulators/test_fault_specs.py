@@ -5,8 +5,7 @@ import math
 import pytest
 
 from simulators.errors import SpecError
-from simulators.faults import (Fault, FaultKind, Target, parse_distance, parse_duration,
-                               parse_fault)
+from simulators.faults import Fault, FaultKind, Target, parse_distance, parse_duration, parse_fault
 from simulators.fleet import faults_for, terminal_ids
 
 

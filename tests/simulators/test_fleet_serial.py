@@ -110,14 +110,13 @@ async def test_the_port_vanishes_and_returns_under_the_same_path(tmp_path: Path)
                   clock=ScaledClock(speed=50, start=START),
                   faults=[parse_fault("silent:drop@5s+5s")])
     path = transport.path_for("SIM0001")
-    async with PortReader(path) as reader:
-        async with fleet:
-            await eventually(lambda: reader.vanished == 1)
-            assert not path.exists()  # gone while the fault holds
-            await fleet.wait()
-            sent = sum(len(r.data) for r in truth)
-            await eventually(lambda: len(reader.data) >= sent)
-            assert path.is_symlink()
+    async with PortReader(path) as reader, fleet:
+        await eventually(lambda: reader.vanished == 1)
+        assert not path.exists()  # gone while the fault holds
+        await fleet.wait()
+        sent = sum(len(r.data) for r in truth)
+        await eventually(lambda: len(reader.data) >= sent)
+        assert path.is_symlink()
     assert fleet.stats.reconnects == 1 and fleet.stats.silent == 5
     # a new pty behind the same path: the gateway only needs to reopen the path
     assert len(reader.opens) == 2

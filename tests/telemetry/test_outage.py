@@ -7,6 +7,7 @@ running sink; the shared server on 5432 is never touched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -52,10 +53,8 @@ def private_pg() -> Iterator[servers.PrivatePostgres]:
 @pytest.fixture
 def outage_db(private_pg: servers.PrivatePostgres) -> Iterator[DatabaseURL]:
     """A migrated database on the private cluster, with terminals T-0..T-4 registered."""
-    try:
+    with contextlib.suppress(Exception):
         private_pg.start()  # a previous test may have left it stopped
-    except Exception:
-        pass
     name = servers.unique_name("fgt_outage")
     url = servers.create_database(name, admin_url=private_pg.admin_url())
     db = DatabaseURL.parse(url)
@@ -64,10 +63,8 @@ def outage_db(private_pg: servers.PrivatePostgres) -> Iterator[DatabaseURL]:
     try:
         yield db
     finally:
-        try:
+        with contextlib.suppress(Exception):
             private_pg.start()
-        except Exception:
-            pass
         servers.drop_database(name, admin_url=private_pg.admin_url())
 
 

@@ -30,10 +30,12 @@ def test_round_trip_full_and_sparse_rows() -> None:
     rows = list(decode_positions(data))
     assert stats.rows == 4 and stats.rejected == 0 and stats.nulled == 0
     assert rows[0][0] == "T-1" and rows[3][0] == "ÜNI-ü"
-    for row, (tid, f) in zip(rows, [("T-1", f) for f in full] + [("ÜNI-ü", sparse[0])]):
+    for row, (tid, f) in zip(rows, [("T-1", f) for f in full] + [("ÜNI-ü", sparse[0])],
+                             strict=True):
         exp = _expected(tid, f)
         assert row[:4] == exp[:4] and row[7] == exp[7] and row[9] == exp[9] and row[10] == RECEIVED
-        for got, want in zip((row[4], row[5], row[6], row[8]), (exp[4], exp[5], exp[6], exp[8])):
+        for got, want in zip((row[4], row[5], row[6], row[8]), (exp[4], exp[5], exp[6], exp[8]),
+                             strict=True):
             assert (got is None and want is None) or got == pytest.approx(want, rel=1e-6)
 
 

@@ -10,6 +10,8 @@ another 0003 by editing ``down_revision``. Money is NUMERIC(14, 2) on PostgreSQL
 INTEGER count of hundredths on SQLite (fieldservice.money).
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -30,7 +32,7 @@ def _timestamps() -> list[sa.Column]:
     ]
 
 
-def _fk(table: str, **kwargs: object) -> sa.ForeignKey:
+def _fk(table: str, **kwargs: Any) -> sa.ForeignKey:
     return sa.ForeignKey(f"{table}.id", **kwargs)
 
 

@@ -126,7 +126,8 @@ class TerminalHealthDetail(BaseModel):
     ticket: TicketRef | None
 
 
-def health_state(open_rules: set[str] | frozenset[str], last_seen: datetime | None) -> str:
+def health_state(open_rules: set[str] | frozenset[str],
+                 last_seen: datetime | None) -> HealthState:
     if "offline" in open_rules:
         return "offline"
     if "no_fix" in open_rules:

@@ -160,6 +160,18 @@ async def seed(desk: _Desk, ids: list[str]) -> list[tuple[dict[str, Any], str]]:
         order = await desk.act(order, "register-terminal", Role.INSTALLER, terminal_id=tid,
                                iccid=f"898600{i + 1:013d}", model="T55")
         waiting.append((order, tid))
+    if waiting:
+        # a customer's call, dispatched at once: the technician's screen has work from the start
+        first = waiting[0][0]
+        repair = await desk.call("POST", "/api/work-orders", Role.DISPATCHER, json={
+            "type": "repair", "source": "customer_call", "priority": "urgent",
+            "vehicle_id": first["vehicle_id"],
+            "symptoms": "driver reports the tracker's status light is off",
+            "suggested_action": "check the terminal's power wiring and fuse"})
+        repair = await desk.act(repair, "submit", Role.DISPATCHER)
+        repair = await desk.act(repair, "approve", Role.MANAGER)
+        await desk.act(repair, "assign", Role.DISPATCHER,
+                       assignee_id=desk.user_ids[Role.TECHNICIAN])
     return waiting
 
 
@@ -206,7 +218,8 @@ async def run_demo(stack: Running, plan: DemoPlan, *, gateway_port: int,
         registered = plan.ids[:-1]  # the last terminal is never registered
         waiting = await seed(desk, registered)
         say(f"seeded {len(CUSTOMERS)} customers and {len(registered)} install orders "
-            f"(on site, terminal registered, waiting for its first fix)")
+            f"(on site, terminal registered, waiting for its first fix), and one urgent "
+            f"repair assigned to the technician")
         transport = TcpTransport(plan.gateway_host, gateway_port)
         async with Fleet(transport=transport, terminals=len(plan.ids), id_prefix="SIM",
                          faults=fleet_faults(plan), seed=7):
@@ -220,7 +233,9 @@ async def run_demo(stack: Running, plan: DemoPlan, *, gateway_port: int,
 def banner(stack: Running) -> str:
     users = ", ".join(f"{name}" for name in USERS.values())
     return (f"\nfieldgate demo is running\n"
-            f"  fleet page:  {stack.api_url}/   (sign in as dispatcher, password {PASSWORD})\n"
+            f"  web app:     {stack.api_url}/   (sign in as technician or dispatcher, "
+            f"password {PASSWORD})\n"
+            f"  fleet table: {stack.api_url}/fleet\n"
             f"  API docs:    {stack.api_url}/docs\n"
             f"  metrics:     {stack.api_url}/metrics (any user's token)\n"
             f"  gateway:     {stack.gateway.describe()}\n"

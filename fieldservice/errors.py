@@ -71,3 +71,11 @@ class Refused(Conflict):
         self.action = action
         self.reasons = list(reasons)
         super().__init__(f"cannot {action} {what}: " + "; ".join(self.reasons))
+
+
+class TooLarge(ServiceError):
+    status_code = 413
+
+
+class UnsupportedMedia(ServiceError):
+    status_code = 415

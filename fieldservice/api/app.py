@@ -17,6 +17,7 @@ from fieldservice.api.metrics import ApiMetrics, MetricsMiddleware
 from fieldservice.api.openapi import annotate_roles
 from fieldservice.api.routes import (
     aftercare,
+    attachments,
     audit,
     auth,
     billing,
@@ -89,9 +90,12 @@ def create_app(
                    install_requests.router, audit.router, fleet.router, pages.router,
                    # the rest of issue 3
                    parts.router, billing.orders_router, billing.router, escalations.router,
-                   complaints.router, aftercare.router, *routers):
+                   complaints.router, aftercare.router,
+                   # issue 7: photos and signatures of an order
+                   attachments.router, *routers):
         annotate_roles(router)
         app.include_router(router)
+    app.mount("/static", pages.static_files, name="static")
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 

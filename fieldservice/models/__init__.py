@@ -2,7 +2,13 @@
 
 # the rest of issue 3 (billing, escalation, complaints, return visits, fault reports): imported
 # here so that their tables are part of Base.metadata
-from fieldservice.models import aftercare, billing, complaints, escalations  # noqa: F401 - importing them registers their mappers
+from fieldservice.models import (  # noqa: F401 - importing them registers their mappers
+    aftercare,
+    attachments,
+    billing,
+    complaints,
+    escalations,
+)
 from fieldservice.models.audit import AuditEntry
 from fieldservice.models.base import Audited, Base
 from fieldservice.models.enums import (

@@ -53,11 +53,20 @@ FITTABLE = frozenset({TerminalState.IN_STOCK, TerminalState.RETURNED, TerminalSt
 async def _field_order(session: AsyncSession, *, actor: Actor, order_pk: int,
                        body: FieldWorkBody, what: str, states: Collection[WorkOrderState],
                        types: Collection[WorkOrderType] = tuple(WorkOrderType)) -> WorkOrder:
+    return await assignee_order(session, actor=actor, order_pk=order_pk, version=body.version,
+                                what=what, states=states, types=types)
+
+
+async def assignee_order(session: AsyncSession, *, actor: Actor, order_pk: int, version: int,
+                         what: str, states: Collection[WorkOrderState],
+                         types: Collection[WorkOrderType] = tuple(WorkOrderType)) -> WorkOrder:
+    """The order, when the caller is its assignee (technician or installer), sent its current
+    ``version``, and the order's type and state admit ``what``; its version is bumped."""
     order = await get_order(session, order_pk, actor=actor)
     if not actor.is_system and (actor.role not in FIELD_ROLES
                                 or order.assignee_pk != actor.user_pk):
         raise PermissionDenied(f"only the assignee of {order.number} may {what}")
-    check_version(order, body.version, f"work order {order.number}")
+    check_version(order, version, f"work order {order.number}")
     if order.type not in types:
         raise Conflict(f"{what} applies to {'/'.join(t.value for t in types)} orders; "
                        f"{order.number} is a {order.type.value} order")

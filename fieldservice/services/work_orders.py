@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,6 +35,13 @@ from fieldservice.workflow.transitions import check_actor, guard_reasons
 
 #: no more edits once the work is done
 FROZEN_STATES = FINAL_STATES | {WorkOrderState.COMPLETED}
+
+
+class OrderSort(enum.StrEnum):
+    """How a list of orders is sorted."""
+
+    CREATED = "created"  #: newest first (the office's view)
+    PRIORITY = "priority"  #: urgent first, then by schedule, then oldest (a technician's day)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,9 +169,16 @@ def _filtered(stmt: sa.Select, f: WorkOrderFilter) -> sa.Select:
 
 
 async def list_orders(session: AsyncSession, *, actor: Actor, filters: WorkOrderFilter,
-                      limit: int, offset: int) -> Page[WorkOrder]:
-    stmt = _filtered(sa.select(WorkOrder), filters).order_by(WorkOrder.created_at.desc(),
-                                                             WorkOrder.id.desc())
+                      limit: int, offset: int,
+                      sort: OrderSort = OrderSort.CREATED) -> Page[WorkOrder]:
+    stmt = _filtered(sa.select(WorkOrder), filters)
+    if sort is OrderSort.PRIORITY:
+        stmt = stmt.order_by(
+            sa.case((WorkOrder.priority == Priority.URGENT, 0), else_=1),
+            WorkOrder.scheduled_for.is_(None), WorkOrder.scheduled_for,
+            WorkOrder.created_at, WorkOrder.id)
+    else:
+        stmt = stmt.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
     if actor.role is Role.TECHNICIAN:
         stmt = stmt.where(WorkOrder.assignee_pk == actor.user_pk)
     return await paginate(session, stmt, limit=limit, offset=offset)

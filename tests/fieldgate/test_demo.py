@@ -40,8 +40,9 @@ def test_demo_runs_seeds_and_stops_cleanly(tmp_path: Path) -> None:
         assert output.count("completed: first fix from") == 3  # the 4th is never registered
 
         base = f"http://127.0.0.1:{api_port}"
-        page = httpx.get(base + "/")
+        page = httpx.get(base + "/fleet")
         assert page.status_code == 200 and "fieldgate fleet" in page.text
+        assert "/static/js/main.js" in httpx.get(base + "/").text
         token = httpx.post(base + "/api/auth/token",
                            data={"username": "dispatcher", "password": "fieldgate-demo"}
                            ).json()["access_token"]

@@ -133,16 +133,16 @@ async def test_app_accepts_metrics_routers_and_a_scraper_token(db):
     extra = Counter("fieldgate_demo_things", "things", registry=None)
     router = APIRouter()
 
-    @router.get("/fleet")
-    async def fleet() -> dict[str, str]:
-        return {"page": "fleet"}
+    @router.get("/extra")
+    async def extra_route() -> dict[str, str]:
+        return {"page": "extra"}
 
     app = create_app(db=db, settings=ServiceSettings(metrics_token=SecretStr("scrape-me"),
                                                      **FAST_HASHING),
                      routers=[router], metrics_registries=[gateway], metrics_collectors=[extra])
     try:
         async with _client(app) as client:
-            assert ok(await client.get("/fleet")) == {"page": "fleet"}
+            assert ok(await client.get("/extra")) == {"page": "extra"}
             text = (await client.get("/metrics",
                                      headers={"Authorization": "Bearer scrape-me"})).text
             assert "fieldgate_sentences_total 7.0" in text

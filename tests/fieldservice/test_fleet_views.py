@@ -74,7 +74,11 @@ async def test_errors_are_clear(client, staff):
 
 
 async def test_fleet_page_is_a_static_shell(client):
-    page = await client.get("/")
+    page = await client.get("/fleet")
     assert page.status_code == 200
     assert "text/html" in page.headers["content-type"]
     assert "/api/fleet/terminals" in page.text and "/api/auth/token" in page.text
+    app_shell = await client.get("/")
+    assert app_shell.status_code == 200 and "/static/js/main.js" in app_shell.text
+    script = await client.get("/static/js/main.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]

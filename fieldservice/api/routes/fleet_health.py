@@ -137,7 +137,7 @@ def health_state(open_rules: set[str] | frozenset[str],
     return "online" if last_seen is not None else "never_seen"
 
 
-def _fault(row: Any) -> FaultPublic:
+def fault_public(row: Any) -> FaultPublic:
     m = row._mapping
     return FaultPublic(
         id=m["id"], terminal_id=m["terminal_id"], rule=m["rule"], state=m["state"],
@@ -301,7 +301,7 @@ def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
             last_fix=last_fix,
             counters={k: ts[k] if ts else None for k in ("sentences", "rejected", "fixes",
                                                           "connects")},
-            open_faults=[_fault(r) for r in open_rows],
+            open_faults=[fault_public(r) for r in open_rows],
             recent_events=[FaultEventPublic.of(event_from_row(e)) for e in events],
             ticket=TicketRef(id=ticket.id, number=ticket.number, state=ticket.state.value)
             if ticket else None,
@@ -331,7 +331,7 @@ def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
         rows = (await session.execute(
             sa.select(faults).where(*conditions).order_by(faults.c.id.desc())
             .limit(paging.limit).offset(paging.offset))).all()
-        return Page(items=[_fault(r) for r in rows], total=total, limit=paging.limit,
+        return Page(items=[fault_public(r) for r in rows], total=total, limit=paging.limit,
                     offset=paging.offset)
 
     @router.get("/events", response_model=list[FaultEventPublic],

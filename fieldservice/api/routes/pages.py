@@ -1,5 +1,9 @@
 """Web pages. A page is a static shell: it holds no data and fetches everything from the API
-with the user's bearer token, so it is served without one (like the login form it contains).
+with the user's bearer token, so it is served without one (like the sign-in form it contains).
+
+``/`` is the web app (``fieldservice/web/app.html`` and its modules under
+``fieldservice/web/static``: every role's screens, see docs/web.md); ``/fleet`` is the older
+single fleet table, kept for dispatchers until the dispatch board replaces it.
 """
 
 from __future__ import annotations
@@ -8,12 +12,25 @@ from importlib import resources
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 router = APIRouter(include_in_schema=False)
 
-_FLEET = resources.files("fieldservice.web").joinpath("fleet.html")
+_WEB = resources.files("fieldservice.web")
+_APP = _WEB.joinpath("app.html")
+_FLEET = _WEB.joinpath("fleet.html")
+
+#: the app's scripts, styles and strings, mounted at /static by create_app
+static_files = StaticFiles(packages=[("fieldservice.web", "static")])
 
 
 @router.get("/", response_class=HTMLResponse)
+async def app_page() -> HTMLResponse:
+    # no-cache: a new release's shell (and so its module versions) is seen at the next load
+    return HTMLResponse(_APP.read_text(encoding="utf-8"),
+                        headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/fleet", response_class=HTMLResponse)
 async def fleet_page() -> HTMLResponse:
     return HTMLResponse(_FLEET.read_text(encoding="utf-8"))

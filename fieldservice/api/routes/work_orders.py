@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Query, status
 
 from fieldservice.api.deps import (
@@ -17,6 +18,7 @@ from fieldservice.api.deps import (
     SessionDep,
     StateDep,
 )
+from fieldservice.api.routes.fleet_health import FaultPublic, fault_public
 from fieldservice.models import Priority, Source, WorkOrderState, WorkOrderType
 from fieldservice.schemas.common import Page
 from fieldservice.schemas.fleet import SwapPublic
@@ -30,6 +32,7 @@ from fieldservice.schemas.work_orders import (
 from fieldservice.services import bindings
 from fieldservice.services import work_orders as service
 from fieldservice.timestamps import as_utc
+from telemetry.health.schema import faults
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 
@@ -50,6 +53,9 @@ async def list_orders(
     number: Annotated[str | None, Query(max_length=32)] = None,
     created_from: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
     created_to: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
+    sort: Annotated[service.OrderSort, Query(
+        description="created: newest first; priority: urgent first, then by schedule, "
+                    "then oldest first")] = service.OrderSort.CREATED,
 ) -> Page[WorkOrderPublic]:
     filters = service.WorkOrderFilter(
         states=frozenset(state or ()), type=type, priority=priority, source=source,
@@ -59,7 +65,7 @@ async def list_orders(
         created_to=as_utc(created_to) if created_to else None,
     )
     page = await service.list_orders(session, actor=actor, filters=filters, limit=paging.limit,
-                                     offset=paging.offset)
+                                     offset=paging.offset, sort=sort)
     return Page(items=[WorkOrderPublic.of(o) for o in page.items], total=page.total,
                 limit=page.limit, offset=page.offset)
 
@@ -102,6 +108,17 @@ async def actions(order_id: IdPath, actor: OrdersReader, session: SessionDep,
     order = await service.get_order(session, order_id, actor=actor)
     return await service.available_actions(session, table=state.transitions, order=order,
                                            actor=actor)
+
+
+@router.get("/{order_id}/faults", response_model=list[FaultPublic],
+            summary="The terminal faults that opened this order or were absorbed into it")
+async def order_faults(order_id: IdPath, actor: OrdersReader,
+                       session: SessionDep) -> list[FaultPublic]:
+    order = await service.get_order(session, order_id, actor=actor)
+    rows = (await session.execute(
+        sa.select(faults).where(faults.c.work_order_id == order.id).order_by(faults.c.id)
+    )).all()
+    return [fault_public(r) for r in rows]
 
 
 @router.get("/{order_id}/swaps", response_model=list[SwapPublic],

@@ -1,0 +1,170 @@
+// The web app's shell: who is signed in, the menu of what their role may open, the router.
+import { api, ApiError, setToken, token, whenUnauthorized } from "./api.js";
+import { clearErrors, field, h, replace, showErrors } from "./dom.js";
+import { getLocale, label, LOCALES, setLocale, STRINGS, t } from "./i18n.js";
+import { orderView, ordersView } from "./orders.js";
+import { describe, flash } from "./ui.js";
+
+const top = document.getElementById("top");
+const view = document.getElementById("view");
+
+/** The signed-in user (GET /api/users/me), or null. */
+let me = null;
+/** Called when the view is left: stops its timers. */
+let leaveView = () => {};
+
+/** What each role may open, in menu order: [route, label key, roles]. A role never sees a
+ * link to a page it may not use. */
+const MENU = [
+  ["#/orders", "nav.my_orders", ["technician", "installer"]],
+  ["#/orders", "nav.orders", ["dispatcher", "manager", "finance", "tester", "admin"]],
+  ["/fleet", "nav.fleet", ["dispatcher", "manager", "tester", "admin"]],
+  ["#/password", "nav.password", null],
+];
+
+function homeOf() {
+  return "#/orders";
+}
+
+function renderTop() {
+  const links = me
+    ? MENU.filter(([, , roles]) => !roles || roles.includes(me.role))
+      .map(([href, key]) => h("a", { href, class: "nav" }, t(key)))
+    : [];
+  const lang = h("select", { "aria-label": "language / 语言", class: "lang",
+    onChange: (e) => { setLocale(e.target.value); route(); } },
+  LOCALES.map((code) => h("option", { value: code, selected: code === getLocale() },
+    STRINGS[code]["lang.name"])));
+  replace(top,
+    h("a", { href: "#/", class: "brand" }, t("app.title")),
+    h("nav", {}, links),
+    h("span", { class: "spacer" }),
+    me ? h("span", { class: "who", id: "who" },
+      h("b", {}, me.full_name || me.username), " · ", label("role", me.role)) : null,
+    lang,
+    me ? h("button", { type: "button", class: "link", id: "signout", onClick: signOut },
+      t("signout")) : null);
+}
+
+function signOut() {
+  setToken(null);
+  me = null;
+  window.location.hash = "#/signin";
+  route();
+}
+
+function signInView() {
+  const username = h("input", { autocomplete: "username", required: true, autofocus: true });
+  const password = h("input", { type: "password", autocomplete: "current-password",
+    required: true });
+  const error = h("p", { class: "form-error", role: "alert" });
+  const form = h("form", { class: "card narrow", id: "signin" },
+    h("h1", {}, t("signin.title")),
+    field(t("signin.username"), username, "username"),
+    field(t("signin.password"), password, "password"),
+    h("button", { class: "primary" }, t("signin.submit")),
+    error,
+    h("p", { class: "hint" }, t("signin.hint")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const answer = await api("/api/auth/token", {
+        method: "POST", auth: false,
+        form: { username: username.value, password: password.value },
+      });
+      setToken(answer.access_token);
+      me = await api("/api/users/me");
+      window.location.hash = homeOf();
+      route();
+    } catch (exc) {
+      error.textContent = exc instanceof ApiError && exc.status === 401
+        ? t("signin.failed") : describe(exc);
+    }
+  });
+  return form;
+}
+
+function passwordView() {
+  const current = h("input", { type: "password", autocomplete: "current-password",
+    required: true });
+  const next = h("input", { type: "password", autocomplete: "new-password", required: true });
+  const again = h("input", { type: "password", autocomplete: "new-password", required: true });
+  const error = h("p", { class: "form-error", role: "alert" });
+  const form = h("form", { class: "card narrow", id: "password-form" },
+    h("h1", {}, t("password.title")),
+    field(t("password.current"), current, "current_password"),
+    field(t("password.new"), next, "new_password"),
+    field(t("password.repeat"), again, "repeat"),
+    h("button", { class: "primary" }, t("password.submit")),
+    error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (next.value !== again.value) {
+      form.querySelector('[data-error-for="repeat"]').textContent = t("password.mismatch");
+      return;
+    }
+    try {
+      await api("/api/users/me/password", {
+        method: "POST", json: { current_password: current.value, new_password: next.value },
+      });
+      form.reset();
+      flash(t("password.done"), "ok");
+    } catch (exc) {
+      exc.userMessage = describe(exc);
+      showErrors(form, exc, error);
+    }
+  });
+  return form;
+}
+
+/** Render the view of the current hash. */
+export async function route() {
+  leaveView();
+  leaveView = () => {};
+  flash("");
+  const hash = window.location.hash || "#/";
+  if (!token()) {
+    me = null;
+    renderTop();
+    replace(view, signInView());
+    return;
+  }
+  if (!me) {
+    try {
+      me = await api("/api/users/me");
+    } catch (exc) {
+      renderTop();
+      if (!token()) return;  // a 401 signed us out and re-rendered
+      replace(view, h("p", { class: "form-error" }, describe(exc)));
+      return;
+    }
+  }
+  renderTop();
+  const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  let rendered;
+  if (parts.length === 0 || parts[0] === "signin") {
+    window.location.replace(homeOf());
+    return;
+  } else if (parts[0] === "orders" && parts.length === 1) {
+    rendered = ordersView(me, hash);
+  } else if (parts[0] === "orders" && /^\d+$/.test(parts[1])) {
+    rendered = orderView(me, Number(parts[1]));
+  } else if (parts[0] === "password") {
+    rendered = { el: passwordView() };
+  } else {
+    rendered = { el: h("p", { class: "form-error" }, t("error.notfound")) };
+  }
+  replace(view, rendered.el);
+  if (rendered.leave) leaveView = rendered.leave;
+}
+
+whenUnauthorized(() => {
+  setToken(null);
+  me = null;
+  window.location.hash = "#/signin";
+});
+
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,226 @@
+"""The web app as people use it: the real API served by uvicorn on a free port, Debian's Chromium
+driven by Playwright (never a downloaded browser), tablets' viewports.
+
+``site`` is a running API on a fresh SQLite file with one user per role; ``Desk`` makes the
+records a screen needs through the same public API the pages use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from fieldgate.dburl import DatabaseURL
+from fieldservice.actors import Actor
+from fieldservice.api import create_app
+from fieldservice.api.routes.fleet_health import health_app_options
+from fieldservice.db import create_engine, session_factory, set_actor
+from fieldservice.passwords import Passwords
+from fieldservice.roles import Role
+from fieldservice.schemas.people import UserCreate
+from fieldservice.services.users import create_user
+from fieldservice.settings import ServiceSettings
+from tests import servers
+from tests.fieldservice.factories import FAST_HASHING
+
+_plates = itertools.count(10001)
+CHROMIUM = os.environ.get("FIELDGATE_CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "web-test-pass-1"
+#: tablets the technicians carry, portrait and landscape
+PORTRAIT = {"width": 800, "height": 1280}
+LANDSCAPE = {"width": 1280, "height": 800}
+#: where the screenshots of a run go (looked at by people, not compared by the tests)
+SHOTS = Path(os.environ.get("FIELDGATE_SHOTS", "/tmp/fieldgate-shots"))
+
+
+@dataclass
+class Desk:
+    """The office making records through the API, as the users the site was seeded with."""
+
+    base: str
+    ids: dict[Role, int]
+    names: dict[Role, str]
+    db: DatabaseURL
+    tokens: dict[Role, str] = field(default_factory=dict)
+
+    def headers(self, role: Role) -> dict[str, str]:
+        if role not in self.tokens:
+            r = httpx.post(f"{self.base}/api/auth/token",
+                           data={"username": self.names[role], "password": PASSWORD})
+            r.raise_for_status()
+            self.tokens[role] = r.json()["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def call(self, method: str, path: str, role: Role, status: int = 200,
+             **kwargs: Any) -> Any:
+        r = httpx.request(method, f"{self.base}{path}", headers=self.headers(role), **kwargs)
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json()
+
+    def act(self, order: dict[str, Any], action: str, role: Role, **body: Any) -> Any:
+        return self.call("POST", f"/api/work-orders/{order['id']}/{action}", role,
+                         json={"version": order["version"], **body})
+
+    def repair_order(self, *, priority: str = "normal", symptoms: str = "no GPS fix",
+                     assign_to: Role | None = Role.TECHNICIAN,
+                     company: str = "Blue Line Haulage") -> dict[str, Any]:
+        """A repair order for a new customer's vehicle, approved and assigned."""
+        customer = self.call("POST", "/api/customers", Role.DISPATCHER, 201, json={
+            "company": company, "contact_name": "Li Wei", "phone": "+86 139 0000 0001",
+            "address": "88 Jianguo Road, Chaoyang, Beijing"})
+        vehicle = self.call("POST", "/api/vehicles", Role.DISPATCHER, 201, json={
+            "customer_id": customer["id"], "plate": f"京A{next(_plates):05d}"})
+        order = self.call("POST", "/api/work-orders", Role.DISPATCHER, 201, json={
+            "type": "repair", "source": "customer_call", "priority": priority,
+            "customer_id": customer["id"],
+            "vehicle_id": vehicle["id"], "symptoms": symptoms,
+            "suggested_action": "check the antenna cable and connector"})
+        order = self.act(order, "submit", Role.DISPATCHER)
+        order = self.act(order, "approve", Role.MANAGER)
+        if assign_to is not None:
+            order = self.act(order, "assign", Role.DISPATCHER, assignee_id=self.ids[assign_to])
+        return order
+
+
+    def installed_terminal(self, terminal_id: str) -> dict[str, Any]:
+        """A terminal registered on a customer's vehicle by an installer's order (left on site:
+        the binding is what the ticket consumer needs)."""
+        customer = self.call("POST", "/api/customers", Role.DISPATCHER, 201, json={
+            "company": "Harbour Logistics", "contact_name": "Zhang Min",
+            "phone": "+86 21 5555 0199", "address": "3 Quay Street, Shanghai"})
+        request = self.call("POST", "/api/install-requests", Role.INSTALLER, 201, json={
+            "customer_id": customer["id"], "vehicles": [{"plate": "沪B12345"}]})
+        self.call("POST", f"/api/install-requests/{request['id']}/approve", Role.MANAGER,
+                  json={"version": request["version"]})
+        order = self.call("GET", f"/api/work-orders/{request['orders'][0]['id']}",
+                          Role.DISPATCHER)
+        order = self.act(order, "assign", Role.DISPATCHER, assignee_id=self.ids[Role.INSTALLER])
+        order = self.act(order, "depart", Role.INSTALLER)
+        order = self.act(order, "arrive", Role.INSTALLER)
+        return self.act(order, "register-terminal", Role.INSTALLER, terminal_id=terminal_id,
+                        iccid="89860000000000000001", model="T55")
+
+    async def open_fault(self, terminal_id: str, rule: str, observed: dict[str, Any]) -> None:
+        """A fault as the gateway's health monitor stores it (fault row and outbox event)."""
+        from datetime import UTC, datetime
+
+        from telemetry.health import FaultStore
+        from telemetry.health.hysteresis import FaultEvent, FaultEventKind
+
+        now = datetime.now(UTC)
+        async with FaultStore(db=self.db) as store:
+            await store.record([FaultEvent(FaultEventKind.OPENED, terminal_id, rule, now, {
+                "rule": rule, "event": "opened", "observed": observed})])
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the test process keeps its own
+        pass
+
+
+async def _seed(db: DatabaseURL, settings: ServiceSettings) -> tuple[dict[Role, int],
+                                                                      dict[Role, str]]:
+    engine = create_engine(db)
+    ids: dict[Role, int] = {}
+    names: dict[Role, str] = {}
+    try:
+        async with session_factory(engine)() as session:
+            set_actor(session, Actor.system("web-test-setup"))
+            passwords = Passwords(settings=settings)
+            for role in Role:
+                name = f"{role.value}1"
+                user = await create_user(session, passwords=passwords, data=UserCreate(
+                    username=name, password=PASSWORD, role=role,
+                    full_name=f"{role.value.title()} Wang", skills=["gps"], zone="Chaoyang"))
+                ids[role], names[role] = user.id, name
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return ids, names
+
+
+@pytest.fixture
+async def site(sqlite_db: DatabaseURL) -> AsyncIterator[Desk]:
+    """The API and pages on a free port (uvicorn in a thread), seeded with one user per role."""
+    settings = ServiceSettings(secret_key=None, metrics_token=None, metrics_public=False,
+                               token_ttl_s=3600, **FAST_HASHING)
+    ids, names = await _seed(sqlite_db, settings)
+    # with the ticket consumer, as fieldgate serve runs it: faults become repair orders
+    app = create_app(db=sqlite_db, settings=settings, **health_app_options(consumer=True))
+    port = servers.free_port()
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                    lifespan="on"))
+    thread = threading.Thread(target=server.run, name="web-test-api", daemon=True)
+    thread.start()
+    try:
+        await asyncio.to_thread(servers.wait_for_port, "127.0.0.1", port, timeout=20)
+        yield Desk(base=f"http://127.0.0.1:{port}", ids=ids, names=names, db=sqlite_db)
+    finally:
+        server.should_exit = True
+        await asyncio.to_thread(thread.join, 20)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium, launched by Playwright's async API (its sync API runs an event loop
+    of its own, which pytest-asyncio's fixtures cannot share)."""
+    if not os.path.exists(CHROMIUM):
+        servers.unavailable("Chromium", f"{CHROMIUM} missing (apt-get install chromium)")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError as exc:
+        servers.unavailable("Playwright", str(exc))
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+async def tablet(browser: Any) -> AsyncIterator[Any]:
+    """A fresh browser context (no storage) with a portrait tablet's viewport and touch."""
+    context = await browser.new_context(viewport=PORTRAIT, has_touch=True, locale="en-US",
+                                        timezone_id="Asia/Shanghai")
+    context.set_default_timeout(10_000)
+    errors: list[str] = []
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+async def sign_in(page: Any, desk: Desk, role: Role) -> None:
+    await page.goto(desk.base + "/")
+    await page.get_by_label("User name").fill(desk.names[role])
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.locator("#who").wait_for()
+
+
+async def shot(page: Any, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+async def no_horizontal_scroll(page: Any) -> bool:
+    return bool(await page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"))

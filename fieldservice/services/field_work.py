@@ -72,7 +72,7 @@ async def assignee_order(session: AsyncSession, *, actor: Actor, order_pk: int, 
                        f"{order.number} is a {order.type.value} order")
     if order.state not in states:
         raise Conflict(f"{what} is done when the order is "
-                       f"{' or '.join(s.value for s in states)}; {order.number} is "
+                       f"{' or '.join(sorted(s.value for s in states))}; {order.number} is "
                        f"{order.state.value}")
     # any field work is a change of the order: bump its version even if no column of it moves
     order.updated_at = utcnow()

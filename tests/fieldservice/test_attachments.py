@@ -95,7 +95,7 @@ async def test_only_on_site_or_completed_and_only_his_own(client, staff, app) ->
     early = await client.post(f"/api/work-orders/{assigned['id']}/photos", headers=tech.headers,
                               data={"version": str(assigned["version"])},
                               files={"file": ("p.jpg", JPEG, "image/jpeg")})
-    assert early.status_code == 409 and "on_site or completed" in early.json()["detail"]
+    assert early.status_code == 409 and "completed or on_site" in early.json()["detail"]
 
     from tests.fieldservice.factories import make_staff
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import resources
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 router = APIRouter(include_in_schema=False)
@@ -19,6 +19,7 @@ router = APIRouter(include_in_schema=False)
 _WEB = resources.files("fieldservice.web")
 _APP = _WEB.joinpath("app.html")
 _FLEET = _WEB.joinpath("fleet.html")
+_WORKER = _WEB.joinpath("static", "js", "sw.js")
 
 #: the app's scripts, styles and strings, mounted at /static by create_app
 static_files = StaticFiles(packages=[("fieldservice.web", "static")])
@@ -29,6 +30,14 @@ async def app_page() -> HTMLResponse:
     # no-cache: a new release's shell (and so its module versions) is seen at the next load
     return HTMLResponse(_APP.read_text(encoding="utf-8"),
                         headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/sw.js")
+async def service_worker() -> Response:
+    # at the root, so that it may control every page of the app (a worker's scope is its
+    # folder); no-cache: the browser checks it at each load and picks up a new release
+    return Response(_WORKER.read_text(encoding="utf-8"), media_type="text/javascript",
+                    headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/fleet", response_class=HTMLResponse)

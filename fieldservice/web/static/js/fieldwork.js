@@ -3,9 +3,10 @@
 // for the order's assignee in the states the API admits, and every change carries the
 // order's (or the charge's) version.
 import { api, ApiError, token } from "./api.js";
+import { enqueue, flush } from "./queue.js";
 import { clearErrors, field, h, showErrors } from "./dom.js";
 import { formatDateTime, formatMoney, label, t } from "./i18n.js";
-import { describe, flash } from "./ui.js";
+import { describe, flash, QUEUED, queueLabel } from "./ui.js";
 
 const METHODS = ["cash", "card", "bank_transfer", "mobile"];
 
@@ -58,7 +59,7 @@ export function swapsCard(ctx, swaps, terminal) {
       new_model: newModel.value.trim() || null, new_iccid: newIccid.value.trim() || null,
       reason: reason.value.trim() || null,
     }, form, error);
-    if (done) {
+    if (done && done !== QUEUED) {
       // the old terminal's label, as the server wrote it: plate, symptom, date, order
       const old = await api(`/api/terminals/${encodeURIComponent(oldTid)}`).catch(() => null);
       ctx.oldLabel = old?.fault_label || null;
@@ -87,7 +88,7 @@ export function swapsCard(ctx, swaps, terminal) {
       carrier: carrier.value.trim() || null, old_sim_state: oldState.value,
       reason: simReason.value.trim() || null,
     }, form, error);
-    if (done) {
+    if (done && done !== QUEUED) {
       await ctx.reload();
       flash(t("swap.done", { old: oldIccid, new: newSim.value.trim() }), "ok");
     }
@@ -134,9 +135,8 @@ export function partsCard(ctx, uses, catalogue) {
   const form = formWith("part-use", t("parts.add"), [
     field(t("parts.part"), part, "part_code"), field(t("parts.quantity"), quantity, "quantity"),
   ], async (f, error) => {
-    if (await ctx.post("parts", { part_code: part.value, quantity: Number(quantity.value) }, f, error)) {
-      await ctx.reload();
-    }
+    const done = await ctx.post("parts", { part_code: part.value, quantity: Number(quantity.value) }, f, error);
+    if (done && done !== QUEUED) await ctx.reload();
   }, t("parts.add.submit"));
   return [table, form];
 }
@@ -169,14 +169,20 @@ export function chargeCard(ctx, charge) {
     field(t("payment.method"), method, "method"),
     field(t("payment.invoice"), invoice, "invoice_number"),
   ], async (f, error) => {
+    const json = { version: charge.version, amount: amount.value.trim(), method: method.value,
+      invoice_number: invoice.value.trim() };
     try {
       // the payment carries the charge's version, not the order's
-      await api(`/api/work-orders/${order.id}/payment`, { method: "POST", json: {
-        version: charge.version, amount: amount.value.trim(), method: method.value,
-        invoice_number: invoice.value.trim() } });
+      await api(`/api/work-orders/${order.id}/payment`, { method: "POST", json });
       await ctx.reload();
       flash(t("payment.done"), "ok");
     } catch (exc) {
+      if (exc instanceof ApiError && exc.status === 0) {
+        await enqueue({ orderId: order.id, orderNumber: order.number, path: "payment", json,
+          ownVersion: true, label: queueLabel("payment") });
+        flash(t("queue.saved"), "warn");
+        return;
+      }
       if (exc instanceof ApiError && exc.status === 409) await ctx.reload();
       exc.userMessage = describe(exc);
       showErrors(f, exc, error);
@@ -201,12 +207,23 @@ async function upload(ctx, path, fields, file, form, error) {
   for (const [k, v] of Object.entries(fields)) if (v) body.append(k, v);
   body.append("file", file, file.name || "image");
   let response;
+  const keep = async () => {
+    // no connection (or changes of this order already waiting): the image waits in the
+    // queue, as a Blob in IndexedDB, and is sent in order with the rest
+    await enqueue({ orderId: ctx.order.id, orderNumber: ctx.order.number, path,
+      json: { version: ctx.order.version }, form: { fields }, blob: file,
+      filename: file.name || "image", label: queueLabel(path) });
+    if (navigator.onLine) flush().then(() => ctx.reload());
+    await ctx.reload();
+    flash(t("queue.saved"), "warn");
+    return QUEUED;
+  };
+  if (ctx.pending?.length) return keep();
   try {
     response = await fetch(`/api/work-orders/${ctx.order.id}/${path}`, {
       method: "POST", body, headers: { Authorization: `Bearer ${token()}` } });
   } catch (exc) {
-    error.textContent = t("error.network");
-    return false;
+    return keep();
   }
   if (response.ok) return true;
   const data = await response.json().catch(() => ({}));
@@ -237,7 +254,8 @@ export function photosCard(ctx, attachments) {
     field(t("photos.file"), file, "file"), field(t("photos.caption"), caption, "caption"),
   ], async (f, error) => {
     if (!file.files.length) return;
-    if (await upload(ctx, "photos", { caption: caption.value.trim() }, file.files[0], f, error)) {
+    const done = await upload(ctx, "photos", { caption: caption.value.trim() }, file.files[0], f, error);
+    if (done && done !== QUEUED) {
       await ctx.reload();
       flash(t("photos.done"), "ok");
     }
@@ -308,7 +326,8 @@ export function signatureCard(ctx, attachments) {
     }
     const blob = await pad.png();
     const file = new File([blob], "signature.png", { type: "image/png" });
-    if (await upload(ctx, "signature", { signed_by: name.value.trim() }, file, f, error)) {
+    const done = await upload(ctx, "signature", { signed_by: name.value.trim() }, file, f, error);
+    if (done && done !== QUEUED) {
       await ctx.reload();
       flash(t("signature.done"), "ok");
     }

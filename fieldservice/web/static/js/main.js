@@ -3,6 +3,7 @@ import { api, ApiError, setToken, token, whenUnauthorized } from "./api.js";
 import { clearErrors, field, h, replace, showErrors } from "./dom.js";
 import { getLocale, label, LOCALES, setLocale, STRINGS, t } from "./i18n.js";
 import { orderView, ordersView } from "./orders.js";
+import { discard, flush, onQueueChange, queued, retry } from "./queue.js";
 import { describe, flash } from "./ui.js";
 
 const top = document.getElementById("top");
@@ -12,6 +13,8 @@ const view = document.getElementById("view");
 let me = null;
 /** Called when the view is left: stops its timers. */
 let leaveView = () => {};
+/** Changes made offline, not yet sent (queue.js keeps them in IndexedDB). */
+let waiting = [];
 
 /** What each role may open, in menu order: [route, label key, roles]. A role never sees a
  * link to a page it may not use. */
@@ -41,12 +44,25 @@ function renderTop() {
     h("span", { class: "spacer" }),
     me ? h("span", { class: "who", id: "who" },
       h("b", {}, me.full_name || me.username), " · ", label("role", me.role)) : null,
+    h("span", { id: "net", class: navigator.onLine ? "net online" : "net offline" },
+      navigator.onLine ? "" : t("net.offline")),
+    me && waiting.length ? h("a", { href: "#/queue", id: "waiting",
+      class: waiting.some((i) => i.status === "failed") ? "waiting failed" : "waiting" },
+    t("queue.badge", { n: waiting.length })) : null,
     lang,
     me ? h("button", { type: "button", class: "link", id: "signout", onClick: signOut },
       t("signout")) : null);
 }
 
-function signOut() {
+async function signOut() {
+  // changes made offline belong to this user's token: never drop them by signing out
+  const items = await queued().catch(() => []);
+  if (items.length) {
+    flash(t("queue.signout_blocked", { n: items.length }), "warn");
+    window.location.hash = "#/queue";
+    return;
+  }
+  navigator.serviceWorker?.controller?.postMessage("sign-out");
   setToken(null);
   me = null;
   window.location.hash = "#/signin";
@@ -83,6 +99,34 @@ function signInView() {
     }
   });
   return form;
+}
+
+function queueView() {
+  const list = h("ul", { class: "queue", id: "queue" });
+  const render = (items) => {
+    if (!items.length) {
+      replace(list, h("li", { class: "muted" }, t("queue.empty")));
+      return;
+    }
+    replace(list, items.map((item) => h("li", { class: `queue-item ${item.status}` },
+      h("div", { class: "row" }, h("b", {}, item.orderNumber), " · ", item.label,
+        h("span", { class: "spacer" }), h("span", { class: "badge" }, t(`queue.status.${item.status}`))),
+      h("div", { class: "muted" }, new Date(item.created).toLocaleString()),
+      item.message ? h("p", { class: "form-error" }, item.message) : null,
+      item.status === "failed" ? h("div", { class: "row" },
+        h("a", { class: "button small", href: `#/orders/${item.orderId}` }, t("queue.open")),
+        h("button", { type: "button", class: "small primary", onClick: () => retry(item.id) },
+          t("queue.retry")),
+        h("button", { type: "button", class: "small", onClick: () => {
+          if (window.confirm(t("queue.discard.confirm"))) discard(item.id);
+        } }, t("queue.discard"))) : null)));
+  };
+  const stop = onQueueChange(render);
+  const el = h("section", {},
+    h("div", { class: "view-head" }, h("h1", {}, t("queue.title")), h("span", { class: "spacer" }),
+      h("button", { type: "button", class: "primary", onClick: () => flush() }, t("queue.send"))),
+    h("p", { class: "hint" }, t("queue.hint")), list);
+  return { el, leave: stop };
 }
 
 function passwordView() {
@@ -151,6 +195,8 @@ export async function route() {
     rendered = ordersView(me, hash);
   } else if (parts[0] === "orders" && /^\d+$/.test(parts[1])) {
     rendered = orderView(me, Number(parts[1]));
+  } else if (parts[0] === "queue") {
+    rendered = queueView();
   } else if (parts[0] === "password") {
     rendered = { el: passwordView() };
   } else {
@@ -167,4 +213,15 @@ whenUnauthorized(() => {
 });
 
 window.addEventListener("hashchange", route);
+window.addEventListener("online", () => { renderTop(); flush(); });
+window.addEventListener("offline", () => renderTop());
+onQueueChange((items) => {
+  const before = waiting.length;
+  waiting = items;
+  if (me && (before !== items.length || items.some((i) => i.status === "failed"))) renderTop();
+});
+if ("serviceWorker" in navigator) {
+  // needs a secure context: https, or http://localhost / 127.0.0.1 (docs/web.md)
+  navigator.serviceWorker.register("/sw.js").catch(() => {});
+}
 route();

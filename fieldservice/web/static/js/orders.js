@@ -4,11 +4,35 @@ import { api, ApiError } from "./api.js";
 import { clearErrors, field, h, replace, showErrors } from "./dom.js";
 import { formatDate, formatDateTime, formatDuration, label, t } from "./i18n.js";
 import { chargeCard, loadFieldWork, partsCard, photosCard, signatureCard, swapsCard } from "./fieldwork.js";
-import { describe, flash } from "./ui.js";
+import { enqueue, flush, pendingFor } from "./queue.js";
+import { describe, flash, QUEUED, queueLabel } from "./ui.js";
 
 const PAGE = 20;
 const OPEN_STATES = ["new", "awaiting_approval", "approved", "assigned", "en_route", "on_site"];
 const FIELD_ROLES = ["technician", "installer"];
+/** The field staff's next step in each state, offered while changes wait to be sent (the
+ * server's own list of actions cannot be asked then). */
+const FLOW = { assigned: ["depart", "en_route"], en_route: ["arrive", "on_site"],
+  on_site: ["complete", "completed"] };
+
+/** The order as it will be once the queued changes are sent. */
+function applyPending(o, pending) {
+  const view = { ...o, checklist: { ...(o.checklist || {}) } };
+  for (const p of pending) {
+    if (p.target) view.state = p.target;
+    if (p.path === "checklist") {
+      const { version, ...items } = p.json;
+      view.checklist = items;
+      const all = ["tools", "spare_terminals", "sims", "documents"].every((k) => items[k]);
+      view.checklist_confirmed_at = all ? new Date(p.created).toISOString() : null;
+    }
+    if (p.path === "report") {
+      view.diagnosis = p.json.diagnosis;
+      view.actions_taken = p.json.actions_taken;
+    }
+  }
+  return view;
+}
 
 /** The deadline that matters now: response until someone is on the way, then resolution. */
 function nextDeadline(sla) {
@@ -130,17 +154,31 @@ export function orderView(me, id) {
   const el = h("section", { class: "order", id: "order" }, h("p", { class: "muted" }, t("loading")));
   const ticks = [];
   let order = null;
+  /** this order's changes waiting to be sent */
+  let pending = [];
   /** kept across reloads: the old terminal's label after a swap */
   const ctx = { me, post: (...args) => post(...args), reload: () => load(), oldLabel: null };
 
-  /** POST a field action or a transition with the order's version; a 409 reloads. */
-  async function post(path, body, form, general) {
+  /** POST a field action or a transition with the order's version; a 409 reloads. With no
+   * connection the change is queued (sent in order when the connection returns) and the
+   * page shows the order as it will be. */
+  async function post(path, body, form, general, target = null) {
     try {
+      if (pending.length) throw new ApiError(0, "changes of this order wait to be sent");
       const result = await api(`/api/work-orders/${id}/${path}`, {
         method: "POST", json: { version: order.version, ...body },
       });
       return result;
     } catch (exc) {
+      if (exc instanceof ApiError && exc.status === 0) {
+        // behind changes already waiting, or offline: keep it, in order
+        await enqueue({ orderId: id, orderNumber: order.number, path, target,
+          json: { version: order.version, ...body }, label: queueLabel(path) });
+        if (navigator.onLine) flush().then(() => load());
+        await load();
+        flash(t("queue.saved"), "warn");
+        return QUEUED;
+      }
       if (exc instanceof ApiError && exc.status === 409 && exc.body && "current_version" in exc.body) {
         await load();
         flash(t("order.conflict"), "warn");
@@ -172,7 +210,8 @@ export function orderView(me, id) {
       clearErrors(form);
       const body = { notes: notes.value || null };
       for (const box of form.querySelectorAll("input[type=checkbox]")) body[box.name] = box.checked;
-      if (await post("checklist", body, form, error)) await load();
+      const done = await post("checklist", body, form, error);
+      if (done && done !== QUEUED) await load();
     });
     return form;
   }
@@ -192,7 +231,7 @@ export function orderView(me, id) {
       const saved = await post("report", {
         diagnosis: diagnosis.value || null, actions_taken: taken.value || null,
       }, form, error);
-      if (saved) {
+      if (saved && saved !== QUEUED) {
         await load();
         flash(t("order.report.saved"), "ok");
       }
@@ -213,8 +252,8 @@ export function orderView(me, id) {
           dataset: { action: a.action },
           onClick: async () => {
             clearErrors(form);
-            const done = await post(a.action, { note: note.value || null }, form, error);
-            if (done) {
+            const done = await post(a.action, { note: note.value || null }, form, error, a.target);
+            if (done && done !== QUEUED) {
               await load();
               flash(t("order.action.done", { action: label("action", a.action) }), "ok");
             }
@@ -240,6 +279,7 @@ export function orderView(me, id) {
 
   function render(o, actions, faults, sla, history, work) {
     ctx.order = o;
+    ctx.pending = pending;
     ctx.canWork = FIELD_ROLES.includes(me.role) && o.assignee_id === me.id;
     const badge = slaBadge(OPEN_STATES.includes(o.state) ? sla : null);
     ticks.length = 0;
@@ -257,6 +297,9 @@ export function orderView(me, id) {
     const fieldRole = FIELD_ROLES.includes(me.role);
     replace(el,
       h("a", { href: "#/orders", class: "back" }, `← ${t("order.back")}`),
+      pending.length ? h("a", { class: "pending", id: "pending", href: "#/queue" },
+        t("queue.pending_order", { n: pending.length,
+          list: pending.map((p) => p.label).join(", ") })) : null,
       h("div", { class: "view-head" },
         h("h1", {}, o.number), priorityBadge(o.priority), stateBadge(o.state),
         h("span", {}, label("type", o.type)), h("span", { class: "spacer" }), badge.el),
@@ -302,14 +345,22 @@ export function orderView(me, id) {
 
   async function load() {
     try {
-      const [o, actions, faults, sla, history] = await Promise.all([
+      pending = await pendingFor(id).catch(() => []);
+      const [fresh, serverActions, faults, sla, history] = await Promise.all([
         api(`/api/work-orders/${id}`),
         api(`/api/work-orders/${id}/actions`),
         api(`/api/work-orders/${id}/faults`),
         api(`/api/work-orders/${id}/sla`).catch(() => null),
         api(`/api/work-orders/${id}/transitions`),
       ]);
-      order = o;
+      order = fresh;
+      const o = applyPending(fresh, pending);
+      let actions = serverActions;
+      if (pending.length && FIELD_ROLES.includes(me.role)) {
+        const next = FLOW[o.state];
+        actions = next ? [{ action: next[0], target: next[1], allowed: true, reasons: [],
+          summary: "" }] : [];
+      }
       const work = await loadFieldWork(o);
       render(o, actions, faults, sla, history, work);
     } catch (exc) {

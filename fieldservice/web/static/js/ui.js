@@ -18,3 +18,11 @@ export function flash(message, kind = "info") {
   box.textContent = message;
   box.hidden = !message;
 }
+
+/** What ``post`` answers when a change was queued instead of sent (no connection). */
+export const QUEUED = Object.freeze({ queued: true });
+
+/** A queued change's name: the action's, or the field work's. */
+export function queueLabel(path) {
+  return t(`action.${path}`) !== `action.${path}` ? t(`action.${path}`) : t(`queue.path.${path}`);
+}

@@ -183,7 +183,12 @@ async def test_blocked_sink_stops_reading_the_socket_for_qos0(mqtt_broker: Mosqu
             await pub.publish(topic("BPQ0"), epochs([f]), qos=0)
         await eventually(lambda: sub.metrics.paused == 1)
         await asyncio.sleep(0.3)
-        assert 50 <= sub.queued <= 55  # the socket is not read past the high-water mark
+        held = sub.queued
+        await asyncio.sleep(0.3)
+        # the socket is not read past the high-water mark: what one read had already brought
+        # in when the queue crossed it stays, and nothing more comes (seen: 50-71 queued, one
+        # read carries many small QoS 0 messages)
+        assert 50 <= held < 200 and sub.queued == held
         reads = sub.metrics.reads
         sink.unblock()
         await eventually(lambda: sink.count("BPQ0") >= n - 1, timeout=20)

@@ -338,7 +338,8 @@ export function signatureCard(ctx, attachments) {
 export async function loadFieldWork(order) {
   const id = order.id;
   const soft = (p) => p.catch(() => null);
-  const [swaps, uses, charge, attachments, terminal, catalogue] = await Promise.all([
+  const installing = order.type === "install" && order.state === "on_site";
+  const [swaps, uses, charge, attachments, terminal, catalogue, unknown] = await Promise.all([
     soft(api(`/api/work-orders/${id}/swaps`)),
     order.type === "repair" ? soft(api(`/api/work-orders/${id}/parts`)) : null,
     order.type === "repair" ? soft(api(`/api/work-orders/${id}/charge`)) : null,
@@ -346,7 +347,8 @@ export async function loadFieldWork(order) {
     order.terminal_id ? soft(api(`/api/terminals/${encodeURIComponent(order.terminal_id)}`)) : null,
     order.type === "repair" && order.state === "on_site"
       ? soft(api("/api/parts", { query: { active: true, limit: 500 } })) : null,
+    installing ? soft(api("/api/fleet/unknown-terminals")) : null,
   ]);
   return { swaps: swaps || [], uses: uses?.lines || [], charge, attachments: attachments || [],
-    terminal, catalogue: catalogue?.items || [] };
+    terminal, catalogue: catalogue?.items || [], unknown: unknown || [] };
 }

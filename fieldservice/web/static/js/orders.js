@@ -4,6 +4,7 @@ import { api, ApiError } from "./api.js";
 import { clearErrors, field, h, replace, showErrors } from "./dom.js";
 import { formatDate, formatDateTime, formatDuration, label, t } from "./i18n.js";
 import { chargeCard, loadFieldWork, partsCard, photosCard, signatureCard, swapsCard } from "./fieldwork.js";
+import { installCards } from "./install.js";
 import { enqueue, flush, pendingFor } from "./queue.js";
 import { describe, flash, QUEUED, queueLabel } from "./ui.js";
 
@@ -158,6 +159,10 @@ export function orderView(me, id) {
   let pending = [];
   /** kept across reloads: the old terminal's label after a swap */
   const ctx = { me, post: (...args) => post(...args), reload: () => load(), oldLabel: null };
+  /** timers of the cards shown (the first-fix watch): cleared at each render and on leaving */
+  let timers = [];
+  ctx.later = (fn, ms) => timers.push(setTimeout(fn, ms));
+  const clearTimers = () => { timers.forEach(clearTimeout); timers = []; };
 
   /** POST a field action or a transition with the order's version; a 409 reloads. With no
    * connection the change is queued (sent in order when the connection returns) and the
@@ -278,7 +283,9 @@ export function orderView(me, id) {
   }
 
   function render(o, actions, faults, sla, history, work) {
+    clearTimers();
     ctx.order = o;
+    ctx.actions = actions;
     ctx.pending = pending;
     ctx.canWork = FIELD_ROLES.includes(me.role) && o.assignee_id === me.id;
     const badge = slaBadge(OPEN_STATES.includes(o.state) ? sla : null);
@@ -330,6 +337,7 @@ export function orderView(me, id) {
             ? h("div", { class: "card" }, h("h2", {}, t("order.report")), h("dl", {},
               item("order.report.diagnosis", o.diagnosis),
               item("order.report.actions_taken", o.actions_taken))) : null,
+          installCards(ctx, work.unknown),
           swapsCard(ctx, work.swaps, work.terminal),
           o.type === "repair" ? partsCard(ctx, work.uses, work.catalogue) : null,
           chargeCard(ctx, work.charge),
@@ -371,5 +379,5 @@ export function orderView(me, id) {
 
   load();
   const timer = setInterval(() => ticks.forEach((tick) => tick()), 1000);
-  return { el, leave: () => clearInterval(timer) };
+  return { el, leave: () => { clearInterval(timer); clearTimers(); } };
 }

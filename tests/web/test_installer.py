@@ -1,0 +1,87 @@
+"""Issue 7 (d): an installer on site takes a terminal from the list of those already reporting
+unregistered, registers it with its SIM on the vehicle, and watches the page verify the install
+by itself when the terminal's first fix comes through the real gateway; then completes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from devices.nmea import encode
+from devices.records import Fix
+from fieldservice.roles import Role
+from gateway import Gateway, GatewayConfig, TcpConfig
+from telemetry.config import IngestConfig
+from telemetry.ingest import Ingest
+from tests.web.conftest import Desk, no_horizontal_scroll, shot, sign_in
+
+TID = "864000000000901"
+
+
+def install_on_site(site: Desk) -> dict[str, Any]:
+    customer = site.call("POST", "/api/customers", Role.DISPATCHER, 201, json={
+        "company": "Northern Buses", "contact_name": "Wang Fang",
+        "phone": "+86 24 5555 0101", "address": "12 Depot Lane, Shenyang"})
+    request = site.call("POST", "/api/install-requests", Role.INSTALLER, 201, json={
+        "customer_id": customer["id"], "vehicles": [{"plate": "辽A88888"}]})
+    site.call("POST", f"/api/install-requests/{request['id']}/approve", Role.MANAGER,
+              json={"version": request["version"]})
+    order = site.call("GET", f"/api/work-orders/{request['orders'][0]['id']}", Role.DISPATCHER)
+    order = site.act(order, "assign", Role.DISPATCHER, assignee_id=site.ids[Role.INSTALLER])
+    order = site.act(order, "depart", Role.INSTALLER)
+    return site.act(order, "arrive", Role.INSTALLER)
+
+
+async def report(port: int, tid: str, seconds_ago: int = 0) -> None:
+    """One valid epoch from ``tid`` over TCP, announced with $PGID as T55 terminals do."""
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds_ago)
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(encode.pgid(tid) + encode.epoch(Fix(time=at, lat=41.80569, lon=123.43147,
+                                                      sats=9, hdop=0.8, fix_quality=1)))
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_register_from_the_unregistered_list_and_see_the_first_fix(
+        site: Desk, tablet: Any, tmp_path: Path) -> None:
+    order = install_on_site(site)
+    config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
+                          state_interval=0.05, spool_fsync=False, registry_miss_ttl=0.2,
+                          registry_refresh_interval=60.0)
+    async with Ingest(db=site.db, config=config) as ingest, \
+            Gateway(config=GatewayConfig(tcp=TcpConfig(host="127.0.0.1", port=0)),
+                    sink=ingest) as gateway:
+        port = gateway.tcp.addresses[0][1]
+        await report(port, TID, seconds_ago=30)  # the unit is powered, not yet registered
+        await ingest.flush()
+
+        page = tablet
+        await sign_in(page, site, Role.INSTALLER)
+        await page.locator(f'[data-order="{order["number"]}"]').click()
+        unregistered = page.locator("#unregistered")
+        await unregistered.get_by_text(TID).wait_for()
+        await unregistered.locator(f'[data-pick="{TID}"]').click()
+        form = page.locator("#register")
+        assert await form.get_by_label("Terminal id (as on its label)").input_value() == TID
+        await form.get_by_label("SIM card (ICCID)").fill("89860000000000000901")
+        await form.get_by_role("button", name="Register on this vehicle").click()
+        await page.get_by_text(f"Terminal {TID} registered on the vehicle.").wait_for()
+        watch = page.locator("#first-fix")
+        await watch.get_by_text("Waiting for the first valid fix").wait_for()
+        assert await page.locator('button[data-action="complete"]').is_disabled()
+        await shot(page, "installer-waiting-first-fix")
+
+        await asyncio.sleep(0.3)  # past the writer's memory of "unregistered"
+        await report(port, TID)  # the first fix since the registration
+        await ingest.flush()
+        await watch.locator(".verified").wait_for(timeout=20_000)  # the page saw it by itself
+        assert "41.80569, 123.43147" in await watch.inner_text()
+        await page.locator('button[data-action="complete"]:not([disabled])').click()
+        await page.get_by_text("Done: Complete.").wait_for()
+        assert await no_horizontal_scroll(page)
+        await shot(page, "installer-completed")
+    stored = site.call("GET", f"/api/work-orders/{order['id']}", Role.DISPATCHER)
+    assert stored["state"] == "completed" and stored["terminal_id"] == TID

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check venv bench clean
+.PHONY: demo test check venv bench clean vendor
 
 venv: $(STAMP)
 
@@ -27,6 +27,17 @@ test: check
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# the web app's third-party browser code (fieldservice/web/package.json) from the npm registry,
+# copied into the package; the copies are committed, so installing never needs npm
+LEAFLET := fieldservice/web/static/vendor/leaflet
+vendor:
+	cd fieldservice/web && npm install --no-audit --no-fund --ignore-scripts
+	mkdir -p $(LEAFLET)
+	cp -r fieldservice/web/node_modules/leaflet/dist/leaflet.js \
+	      fieldservice/web/node_modules/leaflet/dist/leaflet.css \
+	      fieldservice/web/node_modules/leaflet/dist/images \
+	      fieldservice/web/node_modules/leaflet/LICENSE $(LEAFLET)/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .fieldgate

@@ -25,6 +25,10 @@ class ServiceSettings(BaseSettings):
     metrics_token: SecretStr | None = None
     #: serve /metrics without any token (for a scraper on a private network)
     metrics_public: bool = False
+    #: the dispatch board's map tiles, e.g. ``https://tile.openstreetmap.org/{z}/{x}/{y}.png``
+    #: or a tile server of your own; unset: positions and tracks on a plain background
+    map_tile_url: str | None = Field(default=None, max_length=500,
+                                     pattern=r"^https?://[^\s\"<>]+$")
 
     # --- service rules: billing, SLA and escalation, return visits (docs/api.md) ---
     #: currency of new parts' prices (ISO 4217)

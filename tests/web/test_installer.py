@@ -34,11 +34,11 @@ def install_on_site(site: Desk) -> dict[str, Any]:
     return site.act(order, "arrive", Role.INSTALLER)
 
 
-async def report(port: int, tid: str, seconds_ago: int = 0) -> None:
+async def report(port: int, tid: str, seconds_ago: int = 0, *, north: float = 0.0) -> None:
     """One valid epoch from ``tid`` over TCP, announced with $PGID as T55 terminals do."""
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds_ago)
     _, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(encode.pgid(tid) + encode.epoch(Fix(time=at, lat=41.80569, lon=123.43147,
+    writer.write(encode.pgid(tid) + encode.epoch(Fix(time=at, lat=41.80569 + north, lon=123.43147,
                                                       sats=9, hdop=0.8, fix_quality=1)))
     await writer.drain()
     writer.close()

@@ -8,11 +8,14 @@ single fleet table, kept for dispatchers until the dispatch board replaces it.
 
 from __future__ import annotations
 
+import html
 from importlib import resources
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+from fieldservice.api.deps import StateDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,10 +29,12 @@ static_files = StaticFiles(packages=[("fieldservice.web", "static")])
 
 
 @router.get("/", response_class=HTMLResponse)
-async def app_page() -> HTMLResponse:
+async def app_page(state: StateDep) -> HTMLResponse:
+    # the map's tile URL is a setting (FIELDGATE_MAP_TILE_URL) the page reads from a meta tag
+    tiles = html.escape(state.settings.map_tile_url or "", quote=True)
+    page = _APP.read_text(encoding="utf-8").replace("{{MAP_TILE_URL}}", tiles)
     # no-cache: a new release's shell (and so its module versions) is seen at the next load
-    return HTMLResponse(_APP.read_text(encoding="utf-8"),
-                        headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/sw.js")

@@ -2,6 +2,7 @@
 import { api, ApiError, setToken, token, whenUnauthorized } from "./api.js";
 import { clearErrors, field, h, replace, showErrors } from "./dom.js";
 import { getLocale, label, LOCALES, setLocale, STRINGS, t } from "./i18n.js";
+import { boardView } from "./board.js";
 import { orderView, ordersView } from "./orders.js";
 import { discard, flush, onQueueChange, queued, retry } from "./queue.js";
 import { describe, flash } from "./ui.js";
@@ -19,14 +20,17 @@ let waiting = [];
 /** What each role may open, in menu order: [route, label key, roles]. A role never sees a
  * link to a page it may not use. */
 const MENU = [
+  ["#/board", "nav.board", ["dispatcher", "manager", "tester", "admin"]],
   ["#/orders", "nav.my_orders", ["technician", "installer"]],
   ["#/orders", "nav.orders", ["dispatcher", "manager", "finance", "tester", "admin"]],
   ["/fleet", "nav.fleet", ["dispatcher", "manager", "tester", "admin"]],
   ["#/password", "nav.password", null],
 ];
 
+const BOARD_ROLES = ["dispatcher", "manager", "tester", "admin"];
+
 function homeOf() {
-  return "#/orders";
+  return me && BOARD_ROLES.includes(me.role) ? "#/board" : "#/orders";
 }
 
 function renderTop() {
@@ -195,6 +199,8 @@ export async function route() {
     rendered = ordersView(me, hash);
   } else if (parts[0] === "orders" && /^\d+$/.test(parts[1])) {
     rendered = orderView(me, Number(parts[1]));
+  } else if (parts[0] === "board" && BOARD_ROLES.includes(me.role)) {
+    rendered = boardView(me);
   } else if (parts[0] === "queue") {
     rendered = queueView();
   } else if (parts[0] === "password") {

@@ -1,0 +1,79 @@
+"""Issue 7 (e): the dispatcher's board. Health counts that follow the API's live feed (a fault
+opened in the database shows up without a reload), the terminals on a map with no tile server
+(positions on a plain background), a terminal's track, orders by state and assigning a
+technician with his zone, skills and load."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from fieldservice.roles import Role
+from gateway import Gateway, GatewayConfig, TcpConfig
+from telemetry.config import IngestConfig
+from telemetry.ingest import Ingest
+from tests.web.conftest import LANDSCAPE, Desk, no_horizontal_scroll, shot, sign_in
+from tests.web.test_installer import report
+
+TID = "864000000000333"
+
+
+async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any,
+                                                   tmp_path: Path) -> None:
+    site.installed_terminal(TID)
+    waiting = site.repair_order(priority="urgent", assign_to=None, company="Silk Road Freight")
+    config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
+                          state_interval=0.05, spool_fsync=False)
+    async with Ingest(db=site.db, config=config) as ingest, \
+            Gateway(config=GatewayConfig(tcp=TcpConfig(host="127.0.0.1", port=0)),
+                    sink=ingest) as gateway:
+        port = gateway.tcp.addresses[0][1]
+        for step, ago in enumerate((120, 60, 0)):
+            await report(port, TID, seconds_ago=ago, north=step * 0.004)
+        await ingest.flush()
+        await asyncio.sleep(0.2)  # the latest state is written on its own interval
+
+    page = tablet
+    await page.set_viewport_size(LANDSCAPE)
+    await sign_in(page, site, Role.DISPATCHER)
+    assert page.url.endswith("#/board")  # a dispatcher starts on the board
+    menu = await page.locator("header nav a").all_inner_texts()
+    assert menu[:3] == ["Board", "Orders", "Fleet table"]
+    await page.locator("#live.up").wait_for()
+    await page.locator('#map[data-markers="1"]').wait_for()
+    assert await page.locator(f".marker-{TID}").count() == 1
+    assert await page.locator(f".marker-{TID}").is_visible()
+    no_fix = page.locator('#health [data-health="no_fix"] b')
+    assert await no_fix.inner_text() == "0"
+
+    # a fault opens (as the gateway's health monitor writes it): the feed brings it live
+    await site.open_fault(TID, "no_fix", {"no_fix_epochs_in_window": 12})
+    await page.locator("#feed li.fault_opened").get_by_text(TID).wait_for()
+    await page.wait_for_function(
+        "() => document.querySelector('#health [data-health=\"no_fix\"] b').textContent === '1'")
+
+    await page.locator("#track input[name=terminal]").fill(TID)
+    await page.get_by_role("button", name="Show track").click()
+    await page.locator('#map[data-track="3"]').wait_for()
+    assert "3 positions" in await page.locator("#track-count").inner_text()
+    # a straight line north has a box of no width (Playwright calls that invisible), and
+    # Leaflet draws its three collinear points as one segment
+    assert "L" in await page.locator("path.track").get_attribute("d")
+    assert await page.locator(f".marker-{TID}").is_visible()
+
+    approved = page.locator('#order-board [data-state="approved"]')
+    await approved.get_by_text(waiting["number"]).wait_for()
+    choice = approved.get_by_label(f"Assign {waiting['number']} to")
+    options = await choice.locator("option").all_inner_texts()
+    assert any("Technician Wang" in o and "Chaoyang" in o and "gps" in o for o in options)
+    await choice.select_option(str(site.ids[Role.TECHNICIAN]))
+    await approved.get_by_role("button", name="Assign").first.click()
+    await page.get_by_text(f"{waiting['number']} assigned.").wait_for()
+    assigned = page.locator('#order-board [data-state="assigned"]')
+    await assigned.get_by_text(waiting["number"]).wait_for()
+    assert "No escalation waits." in await page.locator("#escalations").inner_text()
+    assert await no_horizontal_scroll(page)
+    await shot(page, "dispatcher-board")
+    stored = site.call("GET", f"/api/work-orders/{waiting['id']}", Role.DISPATCHER)
+    assert stored["assignee_id"] == site.ids[Role.TECHNICIAN]

@@ -3,6 +3,7 @@ import { api, ApiError, setToken, token, whenUnauthorized } from "./api.js";
 import { clearErrors, field, h, replace, showErrors } from "./dom.js";
 import { getLocale, label, LOCALES, setLocale, STRINGS, t } from "./i18n.js";
 import { boardView } from "./board.js";
+import { financeView, managerView, testerView } from "./office.js";
 import { orderView, ordersView } from "./orders.js";
 import { discard, flush, onQueueChange, queued, retry } from "./queue.js";
 import { describe, flash } from "./ui.js";
@@ -21,6 +22,9 @@ let waiting = [];
  * link to a page it may not use. */
 const MENU = [
   ["#/board", "nav.board", ["dispatcher", "manager", "tester", "admin"]],
+  ["#/manage", "nav.manage", ["manager", "admin"]],
+  ["#/finance", "nav.finance", ["finance", "manager", "admin"]],
+  ["#/tester", "nav.tester", ["tester", "admin"]],
   ["#/orders", "nav.my_orders", ["technician", "installer"]],
   ["#/orders", "nav.orders", ["dispatcher", "manager", "finance", "tester", "admin"]],
   ["/fleet", "nav.fleet", ["dispatcher", "manager", "tester", "admin"]],
@@ -201,6 +205,12 @@ export async function route() {
     rendered = orderView(me, Number(parts[1]));
   } else if (parts[0] === "board" && BOARD_ROLES.includes(me.role)) {
     rendered = boardView(me);
+  } else if (parts[0] === "manage" && ["manager", "admin"].includes(me.role)) {
+    rendered = managerView();
+  } else if (parts[0] === "finance" && ["finance", "manager", "admin"].includes(me.role)) {
+    rendered = financeView();
+  } else if (parts[0] === "tester" && ["tester", "admin"].includes(me.role)) {
+    rendered = testerView();
   } else if (parts[0] === "queue") {
     rendered = queueView();
   } else if (parts[0] === "password") {

@@ -17,10 +17,19 @@ $(STAMP): pyproject.toml $(wildcard devices/*/*.c)
 demo: $(STAMP)
 	$(BIN)/fieldgate demo
 
+WEB    := fieldservice/web
+WEBDEV := $(WEB)/node_modules/.installed
+
+# the web app's linter and type checker, pinned in $(WEB)/package-lock.json (npm registry)
+$(WEBDEV): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --ignore-scripts
+	touch $(WEBDEV)
+
 # the lint and type gate (docs/development.md): a finding fails `make test`, and so CI
-check: $(STAMP)
+check: $(STAMP) $(WEBDEV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	cd $(WEB) && npx --no-install eslint . && npx --no-install tsc -p .
 
 test: check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -31,8 +40,7 @@ bench: $(STAMP)
 # the web app's third-party browser code (fieldservice/web/package.json) from the npm registry,
 # copied into the package; the copies are committed, so installing never needs npm
 LEAFLET := fieldservice/web/static/vendor/leaflet
-vendor:
-	cd fieldservice/web && npm install --no-audit --no-fund --ignore-scripts
+vendor: $(WEBDEV)
 	mkdir -p $(LEAFLET)
 	cp -r fieldservice/web/node_modules/leaflet/dist/leaflet.js \
 	      fieldservice/web/node_modules/leaflet/dist/leaflet.css \
@@ -40,4 +48,4 @@ vendor:
 	      fieldservice/web/node_modules/leaflet/LICENSE $(LEAFLET)/
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .fieldgate
+	rm -rf $(VENV) .pytest_cache .hypothesis .fieldgate $(WEB)/node_modules

@@ -12,6 +12,8 @@ export class ApiError extends Error {
     this.body = body;
     /** field name -> message, from a 422's validation errors (the last part of each loc) */
     this.fields = {};
+    /** @type {string | null} the message a view words for the user, when it has one */
+    this.userMessage = null;
     if (body && Array.isArray(body.detail)) {
       for (const e of body.detail) {
         const loc = e.loc || [];
@@ -34,6 +36,7 @@ export function setToken(value) {
 }
 
 /** Called when the server refuses the token (expired, revoked): the app shows sign-in. */
+/** @type {(error: ApiError) => void} */
 let onUnauthorized = () => {};
 export function whenUnauthorized(callback) {
   onUnauthorized = callback;
@@ -50,8 +53,20 @@ async function parse(response) {
 }
 
 /**
+ * @typedef {object} ApiOptions
+ * @property {string} [method]
+ * @property {any} [json] sent as a JSON body
+ * @property {Record<string, string>} [form] sent form-encoded
+ * @property {Record<string, any>} [query] query parameters (arrays repeat the parameter)
+ * @property {boolean} [auth] send the bearer token (default true)
+ */
+
+/**
  * ``api("/api/work-orders", {query: {limit: 20}})``; ``json`` sends a JSON body, ``form`` a
  * form-encoded one. Resolves with the parsed body; rejects with an ApiError.
+ * @param {string} path
+ * @param {ApiOptions} [options]
+ * @returns {Promise<any>}
  */
 export async function api(path, { method = "GET", json, form, query, auth = true } = {}) {
   const url = new URL(path, window.location.origin);

@@ -20,7 +20,8 @@ function loadLeaflet() {
     leaflet = new Promise((resolve, reject) => {
       document.head.append(h("link", { rel: "stylesheet", href: "/static/vendor/leaflet/leaflet.css" }));
       const script = h("script", { src: "/static/vendor/leaflet/leaflet.js" });
-      script.onload = () => resolve(window.L);
+      // leaflet.js is a classic script: it leaves its API on window.L
+      script.onload = () => resolve(/** @type {any} */ (window).L);
       script.onerror = () => reject(new Error("leaflet.js did not load"));
       document.head.append(script);
     });
@@ -127,7 +128,9 @@ export function boardView(me) {
       // a max zoom of its own: with no tile layer Leaflet has none, and fitting the bounds of
       // one point would zoom without end
       map = L.map(mapBox, { zoomControl: true, attributionControl: true, maxZoom: 18 });
-      const tiles = document.querySelector('meta[name="fieldgate-tiles"]')?.content;
+      const meta = /** @type {HTMLMetaElement | null} */ (
+        document.querySelector('meta[name="fieldgate-tiles"]'));
+      const tiles = meta?.content;
       if (tiles) L.tileLayer(tiles, { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
       markers = L.layerGroup().addTo(map);
     }

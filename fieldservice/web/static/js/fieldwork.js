@@ -222,7 +222,7 @@ async function upload(ctx, path, fields, file, form, error) {
   try {
     response = await fetch(`/api/work-orders/${ctx.order.id}/${path}`, {
       method: "POST", body, headers: { Authorization: `Bearer ${token()}` } });
-  } catch (exc) {
+  } catch {
     return keep();
   }
   if (response.ok) return true;

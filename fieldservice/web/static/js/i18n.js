@@ -783,7 +783,9 @@ export function formatMoney(amount, currency) {
 export function formatDuration(ms) {
   let s = Math.floor(Math.abs(ms) / 1000);
   const parts = [];
-  for (const [unit, size] of [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]]) {
+  /** @type {[string, number][]} */
+  const units = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  for (const [unit, size] of units) {
     if (s >= size || (unit === "s" && parts.length === 0)) {
       parts.push(t(`duration.${unit}`, { n: Math.floor(s / size) }));
       s %= size;

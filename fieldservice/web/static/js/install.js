@@ -24,7 +24,8 @@ function scanButton(target) {
       const video = h("video", { playsinline: true, muted: true });
       video.srcObject = stream;
       await video.play();
-      const detector = new window.BarcodeDetector();
+      // not in every browser, nor in TypeScript's DOM types yet
+      const detector = new (/** @type {any} */ (window).BarcodeDetector)();
       for (let i = 0; i < 100; i += 1) {
         const codes = await detector.detect(video);
         if (codes.length) {

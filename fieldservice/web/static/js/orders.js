@@ -22,7 +22,8 @@ function applyPending(o, pending) {
   for (const p of pending) {
     if (p.target) view.state = p.target;
     if (p.path === "checklist") {
-      const { version, ...items } = p.json;
+      const items = { ...p.json };
+      delete items.version;
       view.checklist = items;
       const all = ["tools", "spare_terminals", "sims", "documents"].every((k) => items[k]);
       view.checklist_confirmed_at = all ? new Date(p.created).toISOString() : null;

@@ -46,6 +46,7 @@ class ServeConfig:
         ingest: the telemetry writer's settings.
         service: the API's and the periodic jobs' settings.
         api_host, api_port: where the HTTP server listens (port 0: any free port).
+        tls: certificate chain and key (PEM files) to serve HTTPS instead of HTTP.
         jobs_interval_s: seconds between runs of the escalation sweep and the return-visit
             generator.
         health: the terminal health rules (docs/health.md); None runs none of health: no
@@ -59,6 +60,8 @@ class ServeConfig:
     service: ServiceSettings
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    #: (certificate chain, private key) PEM files: serve HTTPS (tablets need it on a LAN)
+    tls: tuple[str, str] | None = None
     jobs_interval_s: float = 60.0
     health: HealthConfig | None = field(default_factory=HealthConfig)
     offline_sweep: bool = True
@@ -116,8 +119,10 @@ async def running(config: ServeConfig) -> AsyncIterator[Running]:
         app = create_app(db=config.db, settings=config.service,
                          metrics_collectors=[gateway.collector, *collectors], **extras)
         state = app_state(app)
+        cert, key = config.tls or (None, None)
         server = _ApiServer(uvicorn.Config(app, host=config.api_host, port=config.api_port,
-                                           log_level="warning", lifespan="on"))
+                                           log_level="warning", lifespan="on",
+                                           ssl_certfile=cert, ssl_keyfile=key))
         api = asyncio.create_task(server.serve(), name="api-server")
         try:
             while not server.started:
@@ -136,7 +141,8 @@ async def running(config: ServeConfig) -> AsyncIterator[Running]:
                 gc.collect()
                 gc.freeze()
                 yield Running(gateway=gateway, sink=sink, app=app,
-                              api_url=f"http://{config.api_host}:{port}")
+                              api_url=f"{'https' if config.tls else 'http'}://"
+                                      f"{config.api_host}:{port}")
         finally:
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from fieldgate.cli.options import add_db_option
+from fieldgate.cli.options import add_db_option, add_tls_options, tls_files
 from fieldgate.cli.users import service_db, service_settings
 
 
@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="port (env FIELDGATE_PORT, default 8000)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes sharing the port (env FIELDGATE_WORKERS, default 1)")
+    add_tls_options(parser)
     parser.set_defaults(func=_serve)
 
 
@@ -45,16 +46,19 @@ def _serve(args: argparse.Namespace) -> int:
         raise CLIError(f"the port must be 0-65535, got {port}")
     if workers < 1:
         raise CLIError(f"--workers must be at least 1, got {workers}")
+    cert, key = tls_files(args) or (None, None)
     if workers != 1:
         # each worker process builds its own app; they agree on the token key through the
         # database (or FIELDGATE_SECRET_KEY)
         os.environ["FIELDGATE_DB"] = str(db)
         uvicorn.run("fieldgate.cli.api:app_from_environment", factory=True, host=host,
-                    port=port, workers=workers, log_level="info")
+                    port=port, workers=workers, log_level="info", ssl_certfile=cert,
+                    ssl_keyfile=key)
         return 0
     app = create_app(db=db, settings=settings, **health_app_options())
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", ssl_certfile=cert,
+                    ssl_keyfile=key)
     except SystemExit as exc:  # uvicorn logged why it cannot listen, then exits with 3
         if exc.code != STARTUP_FAILURE:
             raise

@@ -12,7 +12,7 @@ from fieldgate.cli.gateway import (
     health_config,
     ingest_config,
 )
-from fieldgate.cli.options import add_db_option
+from fieldgate.cli.options import add_db_option, add_tls_options, tls_files
 
 if TYPE_CHECKING:  # imported where used: `fieldgate --help` stays quick
     from fieldgate.serve import ServeConfig
@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     api.add_argument("--jobs-interval", type=float, default=None, metavar="SECONDS",
                      help="escalation sweep and return-visit generator period "
                           "(env FIELDGATE_JOBS_INTERVAL, default 60)")
+    add_tls_options(api)
     add_gateway_options(parser)
     parser.set_defaults(func=_run)
 
@@ -65,7 +66,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
     return ServeConfig(db=service_db(args), gateway=gateway, ingest=ingest_config(args),
                        service=service_settings(), health=health, offline_sweep=sweep,
                        api_host=args.host or os.environ.get("FIELDGATE_HOST", "127.0.0.1"),
-                       api_port=port, jobs_interval_s=jobs)
+                       api_port=port, jobs_interval_s=jobs, tls=tls_files(args))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -240,5 +240,16 @@ def banner(stack: Running) -> str:
             f"  metrics:     {stack.api_url}/metrics (any user's token)\n"
             f"  gateway:     {stack.gateway.describe()}\n"
             f"  users:       {users} (password '{PASSWORD}')\n"
+            f"{_reach(stack.api_url)}"
             f"Ctrl-C stops it.\n")
+
+
+def _reach(url: str) -> str:
+    """Who can open the demo: its users share one well-known password."""
+    host = url.split("://", 1)[1].rsplit(":", 1)[0].strip("[]")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return ("  reachable:   from this machine only (loopback); --host 0.0.0.0 opens it to "
+                "the network, with the demo's shared password\n")
+    return (f"  reachable:   from the network on {host}: every demo user has the same "
+            f"password\n")
 

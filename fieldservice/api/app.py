@@ -36,6 +36,7 @@ from fieldservice.api.routes import (
     work_order_actions,
     work_orders,
 )
+from fieldservice.api.security import SecurityHeaders
 from fieldservice.api.state import ServiceState, app_state
 from fieldservice.settings import ServiceSettings
 from fieldservice.workflow import TransitionTable, default_transitions
@@ -96,6 +97,7 @@ def create_app(
         annotate_roles(router)
         app.include_router(router)
     app.mount("/static", pages.static_files, name="static")
+    app.add_middleware(SecurityHeaders, tile_url=settings.map_tile_url)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 

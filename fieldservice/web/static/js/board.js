@@ -83,7 +83,8 @@ function healthCards(fleet) {
 
 function technicianChoice(technicians, order) {
   const wanted = order.type === "repair" ? ["technician"] : ["technician", "installer"];
-  return h("select", { "aria-label": t("board.assign_to", { number: order.number }) },
+  return h("select", { "aria-label": t("board.assign_to", { number: order.number }),
+    dataset: { order: order.id } },
     h("option", { value: "" }, t("board.choose")),
     technicians.filter((p) => wanted.includes(p.role) && p.active).map((p) => h("option", { value: p.id },
       `${p.full_name || p.username} · ${p.zone || "—"} · ${(p.skills || []).join(", ") || "—"} · ${
@@ -165,6 +166,9 @@ export function boardView(me) {
   }
 
   async function refreshOrders() {
+    // the feed redraws the board at any moment: keep what the dispatcher is choosing
+    const chosen = Object.fromEntries([...orders.querySelectorAll("select[data-order]")]
+      .map((s) => [s.dataset.order, s.value]));
     try {
       const [pages, technicians] = await Promise.all([
         Promise.all(BOARD_STATES.map((s) => api("/api/work-orders",
@@ -182,6 +186,9 @@ export function boardView(me) {
         pages[i].total > pages[i].items.length
           ? h("a", { href: "#/orders?all=1" }, t("board.more", { n: pages[i].total - pages[i].items.length }))
           : null)));
+      for (const select of orders.querySelectorAll("select[data-order]")) {
+        if (chosen[select.dataset.order]) select.value = chosen[select.dataset.order];
+      }
     } catch (exc) {
       replace(orders, h("p", { class: "form-error" }, describe(exc)));
     }

@@ -131,12 +131,10 @@ async def get_order(client: httpx.AsyncClient, order_id: int, staff: Staff) -> d
     return ok(await client.get(f"/api/work-orders/{order_id}", headers=staff.headers))
 
 
-async def installed_vehicle(app: FastAPI, client: httpx.AsyncClient,
-                            staff: dict[Role, Staff]) -> dict[str, Any]:
-    """A customer's vehicle with a terminal and SIM installed through a full install order.
-
-    Returns ``{"customer", "vehicle", "terminal_id", "iccid", "order"}``.
-    """
+async def install_order_on_site(client: httpx.AsyncClient, staff: dict[Role, Staff]
+                                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new customer's install request, approved, its order walked to on_site by the
+    installer. Returns ``(customer, order)``."""
     dispatcher, manager, installer = (staff[Role.DISPATCHER], staff[Role.MANAGER],
                                       staff[Role.INSTALLER])
     customer = await make_customer(client, dispatcher.headers)
@@ -147,7 +145,17 @@ async def installed_vehicle(app: FastAPI, client: httpx.AsyncClient,
     order = await get_order(client, request["orders"][0]["id"], dispatcher)
     order = await act(client, order, "assign", dispatcher, assignee_id=installer.id)
     order = await act(client, order, "depart", installer)
-    order = await act(client, order, "arrive", installer)
+    return customer, await act(client, order, "arrive", installer)
+
+
+async def installed_vehicle(app: FastAPI, client: httpx.AsyncClient,
+                            staff: dict[Role, Staff]) -> dict[str, Any]:
+    """A customer's vehicle with a terminal and SIM installed through a full install order.
+
+    Returns ``{"customer", "vehicle", "terminal_id", "iccid", "order"}``.
+    """
+    dispatcher, installer = staff[Role.DISPATCHER], staff[Role.INSTALLER]
+    customer, order = await install_order_on_site(client, staff)
     tid, card = terminal_id(), iccid()
     order = await act(client, order, "register-terminal", installer, terminal_id=tid, iccid=card,
                       model="T55")

@@ -4,24 +4,12 @@ order see them, a technician only on his own orders."""
 
 from __future__ import annotations
 
-import zlib
-from struct import pack
-
 import httpx
 
 from fieldservice.roles import Role
 from fieldservice.services.attachments import MAX_SIGNATURE_BYTES
 from tests.fieldservice.factories import Staff, make_customer, ok, repair_order_in_state
-
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
-
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return pack(">I", len(data)) + kind + data + pack(">I", zlib.crc32(kind + data))
-    raw = b"".join(b"\x00" + b"\xff\xff\xff" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+from tests.images import JPEG, png
 
 
 async def _order(client: httpx.AsyncClient, staff: dict[Role, Staff], state: str) -> dict:

@@ -32,11 +32,8 @@ from fieldservice.roles import Role
 from tests.fieldservice.factories import (
     Staff,
     act,
-    get_order,
     iccid,
-    make_customer,
-    ok,
-    plate,
+    install_order_on_site,
     terminal_id,
 )
 from tests.health import dbutil
@@ -109,19 +106,9 @@ def wait_for_fault(db: DatabaseURL, tid: str) -> list[dict]:
 
 async def register_through_an_install_order(client: httpx.AsyncClient,
                                             staff: dict[Role, Staff], tid: str) -> None:
-    dispatcher, manager, installer = (staff[Role.DISPATCHER], staff[Role.MANAGER],
-                                      staff[Role.INSTALLER])
-    customer = await make_customer(client, dispatcher.headers)
-    request = ok(await client.post("/api/install-requests", headers=installer.headers, json={
-        "customer_id": customer["id"], "vehicles": [{"plate": plate()}]}), 201)
-    ok(await client.post(f"/api/install-requests/{request['id']}/approve",
-                         json={"version": request["version"]}, headers=manager.headers))
-    order = await get_order(client, request["orders"][0]["id"], dispatcher)
-    order = await act(client, order, "assign", dispatcher, assignee_id=installer.id)
-    order = await act(client, order, "depart", installer)
-    order = await act(client, order, "arrive", installer)
-    await act(client, order, "register-terminal", installer, terminal_id=tid, iccid=iccid(),
-              model="T55")
+    _customer, order = await install_order_on_site(client, staff)
+    await act(client, order, "register-terminal", staff[Role.INSTALLER], terminal_id=tid,
+              iccid=iccid(), model="T55")
 
 
 async def test_terminals_registered_while_two_gateways_run_open_no_fix_faults(

@@ -92,21 +92,26 @@ class Desk:
         return order
 
 
-    def installed_terminal(self, terminal_id: str) -> dict[str, Any]:
-        """A terminal registered on a customer's vehicle by an installer's order (left on site:
-        the binding is what the ticket consumer needs)."""
+    def install_on_site(self, *, company: str = "Harbour Logistics", plate: str = "沪B12345",
+                        contact: str = "Zhang Min", phone: str = "+86 21 5555 0199",
+                        address: str = "3 Quay Street, Shanghai") -> dict[str, Any]:
+        """An install order for a new customer's vehicle, the installer on site."""
         customer = self.call("POST", "/api/customers", Role.DISPATCHER, 201, json={
-            "company": "Harbour Logistics", "contact_name": "Zhang Min",
-            "phone": "+86 21 5555 0199", "address": "3 Quay Street, Shanghai"})
+            "company": company, "contact_name": contact, "phone": phone, "address": address})
         request = self.call("POST", "/api/install-requests", Role.INSTALLER, 201, json={
-            "customer_id": customer["id"], "vehicles": [{"plate": "沪B12345"}]})
+            "customer_id": customer["id"], "vehicles": [{"plate": plate}]})
         self.call("POST", f"/api/install-requests/{request['id']}/approve", Role.MANAGER,
                   json={"version": request["version"]})
         order = self.call("GET", f"/api/work-orders/{request['orders'][0]['id']}",
                           Role.DISPATCHER)
         order = self.act(order, "assign", Role.DISPATCHER, assignee_id=self.ids[Role.INSTALLER])
         order = self.act(order, "depart", Role.INSTALLER)
-        order = self.act(order, "arrive", Role.INSTALLER)
+        return self.act(order, "arrive", Role.INSTALLER)
+
+    def installed_terminal(self, terminal_id: str) -> dict[str, Any]:
+        """A terminal registered on a customer's vehicle by an installer's order (left on site:
+        the binding is what the ticket consumer needs)."""
+        order = self.install_on_site()
         return self.act(order, "register-terminal", Role.INSTALLER, terminal_id=terminal_id,
                         iccid="89860000000000000001", model="T55")
 

@@ -4,20 +4,11 @@ signature, completes, and collects the payment of an out-of-warranty repair."""
 
 from __future__ import annotations
 
-import zlib
-from struct import pack
 from typing import Any
 
 from fieldservice.roles import Role
+from tests.images import png
 from tests.web.conftest import Desk, no_horizontal_scroll, shot, sign_in
-
-
-def png(width: int = 64, height: int = 48) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return pack(">I", len(data)) + kind + data + pack(">I", zlib.crc32(kind + data))
-    raw = b"".join(b"\x00" + b"\x30\x80\xc0" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def on_site_repair(site: Desk, tid: str) -> dict[str, Any]:
@@ -76,8 +67,9 @@ async def test_swaps_parts_photo_signature_and_payment(site: Desk, tablet: Any) 
 
     # a photo (the camera input takes a file in the test)
     photo = page.locator("#photo-form")
+    image = png(64, 48, b"\x30\x80\xc0")
     await photo.get_by_label("Photo (camera)").set_input_files(
-        files=[{"name": "antenna.png", "mimeType": "image/png", "buffer": png()}])
+        files=[{"name": "antenna.png", "mimeType": "image/png", "buffer": image}])
     await photo.get_by_label("Caption").fill("antenna connector")
     await photo.get_by_role("button", name="Upload photo").click()
     await page.get_by_text("Photo stored.").wait_for()

@@ -20,20 +20,6 @@ from tests.web.conftest import Desk, no_horizontal_scroll, shot, sign_in
 TID = "864000000000901"
 
 
-def install_on_site(site: Desk) -> dict[str, Any]:
-    customer = site.call("POST", "/api/customers", Role.DISPATCHER, 201, json={
-        "company": "Northern Buses", "contact_name": "Wang Fang",
-        "phone": "+86 24 5555 0101", "address": "12 Depot Lane, Shenyang"})
-    request = site.call("POST", "/api/install-requests", Role.INSTALLER, 201, json={
-        "customer_id": customer["id"], "vehicles": [{"plate": "辽A88888"}]})
-    site.call("POST", f"/api/install-requests/{request['id']}/approve", Role.MANAGER,
-              json={"version": request["version"]})
-    order = site.call("GET", f"/api/work-orders/{request['orders'][0]['id']}", Role.DISPATCHER)
-    order = site.act(order, "assign", Role.DISPATCHER, assignee_id=site.ids[Role.INSTALLER])
-    order = site.act(order, "depart", Role.INSTALLER)
-    return site.act(order, "arrive", Role.INSTALLER)
-
-
 async def report(port: int, tid: str, seconds_ago: int = 0, *, north: float = 0.0) -> None:
     """One valid epoch from ``tid`` over TCP, announced with $PGID as T55 terminals do."""
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds_ago)
@@ -47,7 +33,9 @@ async def report(port: int, tid: str, seconds_ago: int = 0, *, north: float = 0.
 
 async def test_register_from_the_unregistered_list_and_see_the_first_fix(
         site: Desk, tablet: Any, tmp_path: Path) -> None:
-    order = install_on_site(site)
+    order = site.install_on_site(company="Northern Buses", plate="辽A88888",
+                                 contact="Wang Fang", phone="+86 24 5555 0101",
+                                 address="12 Depot Lane, Shenyang")
     config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
                           state_interval=0.05, spool_fsync=False, registry_miss_ttl=0.2,
                           registry_refresh_interval=60.0)

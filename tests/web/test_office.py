@@ -111,3 +111,20 @@ async def test_tester_sees_the_fleet_and_its_faults(site: Desk, tablet: Any) -> 
     await page.locator("#tester-unregistered").get_by_text(
         "No unregistered terminal is reporting now.").wait_for()
     await shot(page, "tester")
+
+
+async def test_the_approval_list_pages(site: Desk, tablet: Any) -> None:
+    numbers = [submitted(site, f"Fleet {n:02d} Ltd")["number"] for n in range(22)]
+    page = tablet
+    await sign_in(page, site, Role.MANAGER)
+    await page.get_by_role("link", name="Approvals & reports").click()
+    pager = page.locator('[data-pager="approvals"]')
+    await pager.get_by_text("1–20 of 22").wait_for()
+    assert await page.locator("#approvals li").count() == 20
+    await pager.get_by_role("button", name="Next").click()
+    await pager.get_by_text("21–22 of 22").wait_for()
+    shown = [await li.get_attribute("data-order")
+             for li in await page.locator("#approvals li").all()]
+    assert shown == numbers[20:]  # oldest first among equal priorities
+    await pager.get_by_role("button", name="Previous").click()
+    await pager.get_by_text("1–20 of 22").wait_for()

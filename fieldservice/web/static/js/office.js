@@ -17,6 +17,32 @@ function async(box, load, draw) {
   return box;
 }
 
+/** A paginated list: ``load(limit, offset)`` answers a Page, ``draw(page)`` its items; the
+ * pager below moves through it (the page kept across redraws of the screen). */
+function paged(key, limit, load, draw) {
+  const box = h("div", {});
+  const offsets = paged.offsets;
+  const show = (offset) => {
+    offsets[key] = offset;
+    async(box, () => load(limit, offset), (page) => {
+      if (!page.items.length && offset > 0) {
+        queueMicrotask(() => show(Math.max(0, offset - limit)));
+        return h("p", { class: "muted" }, t("loading"));
+      }
+      const to = offset + page.items.length;
+      return h("div", {}, draw(page), page.total > limit ? h("div", { class: "pager", dataset: { pager: key } },
+        h("span", {}, t("orders.page", { from: page.total ? offset + 1 : 0, to, total: page.total })),
+        h("button", { type: "button", class: "small", disabled: offset <= 0,
+          onClick: () => show(Math.max(0, offset - limit)) }, t("orders.prev")),
+        h("button", { type: "button", class: "small", disabled: to >= page.total,
+          onClick: () => show(offset + limit) }, t("orders.next"))) : null);
+    });
+  };
+  show(offsets[key] || 0);
+  return box;
+}
+paged.offsets = {};
+
 function table(headers, rows, cls = "") {
   return h("div", { class: "wide" }, h("table", { class: cls },
     h("thead", {}, h("tr", {}, headers.map((x) => h("th", { class: x.num ? "num" : "" }, x.text ?? x)))),
@@ -26,9 +52,8 @@ function table(headers, rows, cls = "") {
 // --- manager -------------------------------------------------------------------------------
 
 function approvals(refresh) {
-  const box = h("div", {});
-  return async(box, () => api("/api/work-orders", {
-    query: { state: "awaiting_approval", sort: "priority", limit: 50 } }), (page) => {
+  return paged("approvals", 20, (limit, offset) => api("/api/work-orders", {
+    query: { state: "awaiting_approval", sort: "priority", limit, offset } }), (page) => {
     if (!page.items.length) return h("p", { class: "muted" }, t("manage.approvals.none"));
     return h("ul", { class: "approvals" }, page.items.map((o) => {
       const note = h("input", { "aria-label": t("manage.reject.note", { number: o.number }),
@@ -93,14 +118,18 @@ function escalationForm(e, contractors, affiliations, refresh) {
 }
 
 function escalations(refresh) {
-  const box = h("div", {});
-  return async(box, () => Promise.all([
-    api("/api/escalations", { query: { state: "open", limit: 50 } }),
+  // the choices of a decision, read once per drawing of the list
+  const choices = Promise.all([
     api("/api/contractors").catch(() => []),
     api("/api/staff-affiliations", { query: { limit: 200 } }).catch(() => ({ items: [] })),
-  ]), ([page, contractors, affiliations]) => (page.items.length
-    ? h("ul", { class: "approvals" }, page.items.map((e) => escalationForm(e,
-      Array.isArray(contractors) ? contractors : contractors.items || [], affiliations.items, refresh)))
+  ]);
+  let people = [[], []];
+  return paged("escalations", 20, async (limit, offset) => {
+    const [contractors, affiliations] = await choices;
+    people = [Array.isArray(contractors) ? contractors : contractors.items || [], affiliations.items];
+    return api("/api/escalations", { query: { state: "open", limit, offset } });
+  }, (page) => (page.items.length
+    ? h("ul", { class: "approvals" }, page.items.map((e) => escalationForm(e, people[0], people[1], refresh)))
     : h("p", { class: "muted" }, t("manage.escalations.none"))));
 }
 
@@ -167,8 +196,8 @@ export function managerView() {
 // --- finance -------------------------------------------------------------------------------
 
 function toConfirm(refresh) {
-  const box = h("div", {});
-  return async(box, () => api("/api/payments", { query: { state: "collected", limit: 100 } }), (page) => (
+  return paged("payments", 20, (limit, offset) => api("/api/payments",
+    { query: { state: "collected", limit, offset } }), (page) => (
     page.items.length ? table([t("finance.order"), t("finance.collected_by"),
       { text: t("finance.amount"), num: true }, t("finance.method"), t("finance.invoice"), ""],
     page.items.map((c) => {
@@ -228,14 +257,15 @@ export function testerView() {
     section("simulated", t("tester.fleet"), fleet),
     section("tester-unregistered", t("install.unregistered"), unknown));
   const draw = () => {
-    async(fleet, () => api("/api/health/terminals", { query: { limit: 500 } }), (page) => (
+    replace(fleet, paged("tester-fleet", 50, (limit, offset) => api("/api/health/terminals",
+      { query: { limit, offset } }), (page) => (
       page.items.length ? table([t("order.terminal"), t("tester.health"), t("tester.faults"),
         t("tester.last_seen"), t("tester.ticket")], page.items.map((x) => h("tr", { dataset: { terminal: x.terminal_id } },
         h("td", {}, x.terminal_id), h("td", {}, h("span", { class: `badge health-${x.health}` }, label("health", x.health))),
         h("td", {}, x.open_faults.map((r) => label("rule", r)).join(", ") || "—"),
         h("td", {}, formatDateTime(x.last_seen_at)),
         h("td", {}, x.ticket ? h("a", { href: `#/orders/${x.ticket.id}` }, x.ticket.number) : "—"))))
-        : h("p", { class: "muted" }, t("tester.none"))));
+        : h("p", { class: "muted" }, t("tester.none")))));
     async(unknown, () => api("/api/fleet/unknown-terminals"), (items) => (items.length
       ? table([t("order.terminal"), t("tester.transport"), t("tester.last_seen"),
         { text: t("tester.messages"), num: true }], items.map((u) => h("tr", {}, h("td", {}, u.terminal_id),

@@ -11,11 +11,14 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -178,3 +181,28 @@ class PrivatePostgres:
         with contextlib.suppress(Exception):
             self.stop("immediate")
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@dataclass
+class Stopped:
+    """How a process ended: its exit status and what it wrote."""
+
+    returncode: int | None = None
+    out: str = ""
+    err: str = ""
+
+
+@contextlib.contextmanager
+def stopped_by_sigterm(proc: subprocess.Popen[str]) -> Iterator[Stopped]:
+    """Run the body while ``proc`` serves, then stop it as an operator does (SIGTERM, wait up
+    to 30 s); a failing body or a process that hangs is killed, never left behind."""
+    stopped = Stopped()
+    try:
+        yield stopped
+        proc.send_signal(signal.SIGTERM)
+        stopped.out, stopped.err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    stopped.returncode = proc.returncode

@@ -48,36 +48,32 @@ def _checked(data: bytes, *, limit: int, allowed: frozenset[str], what: str) -> 
     return content_type
 
 
-async def add_photo(session: AsyncSession, *, actor: Actor, order_pk: int, version: int,
-                    data: bytes, caption: str | None) -> Attachment:
-    order = await assignee_order(session, actor=actor, order_pk=order_pk, version=version,
-                                 what="add photos", states=STATES)
-    content_type = _checked(data, limit=MAX_BYTES, what="photo",
-                            allowed=frozenset({"image/jpeg", "image/png", "image/webp"}))
-    photo = Attachment(work_order_pk=order.id, kind=AttachmentKind.PHOTO,
-                       content_type=content_type, size=len(data), data=data,
-                       caption=caption or None, created_by=actor.name,
-                       created_by_pk=actor.user_pk, created_at=utcnow())
-    session.add(photo)
-    await session.flush()
-    return photo
+#: what each kind of image may be: (largest size, image types, what the assignee does)
+_RULES = {
+    AttachmentKind.PHOTO: (MAX_BYTES, frozenset({"image/jpeg", "image/png", "image/webp"}),
+                           "add photos"),
+    AttachmentKind.SIGNATURE: (MAX_SIGNATURE_BYTES, frozenset({"image/png"}),
+                               "take the customer's signature"),
+}
 
 
-async def add_signature(session: AsyncSession, *, actor: Actor, order_pk: int, version: int,
-                        data: bytes, signed_by: str) -> Attachment:
-    if not signed_by.strip():
+async def add_image(session: AsyncSession, *, actor: Actor, order_pk: int, version: int,
+                    kind: AttachmentKind, data: bytes, caption: str | None = None,
+                    signed_by: str | None = None) -> Attachment:
+    """A photo (with an optional caption) or the customer's signature (with who signed)."""
+    limit, allowed, what = _RULES[kind]
+    if kind is AttachmentKind.SIGNATURE and not (signed_by and signed_by.strip()):
         raise InvalidInput("signed_by: the name of the person who signed is required")
     order = await assignee_order(session, actor=actor, order_pk=order_pk, version=version,
-                                 what="take the customer's signature", states=STATES)
-    content_type = _checked(data, limit=MAX_SIGNATURE_BYTES, what="signature",
-                            allowed=frozenset({"image/png"}))
-    signature = Attachment(work_order_pk=order.id, kind=AttachmentKind.SIGNATURE,
-                           content_type=content_type, size=len(data), data=data,
-                           signed_by=signed_by.strip(), created_by=actor.name,
-                           created_by_pk=actor.user_pk, created_at=utcnow())
-    session.add(signature)
+                                 what=what, states=STATES)
+    content_type = _checked(data, limit=limit, what=kind.value, allowed=allowed)
+    image = Attachment(work_order_pk=order.id, kind=kind, content_type=content_type,
+                       size=len(data), data=data, caption=caption or None,
+                       signed_by=signed_by.strip() if signed_by else None,
+                       created_by=actor.name, created_by_pk=actor.user_pk, created_at=utcnow())
+    session.add(image)
     await session.flush()
-    return signature
+    return image
 
 
 async def list_attachments(session: AsyncSession, *, actor: Actor,

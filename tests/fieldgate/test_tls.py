@@ -16,6 +16,7 @@ import pytest
 
 from fieldgate.cli import main
 from fieldgate.dburl import DatabaseURL
+from tests import servers
 from tests.servers import free_port, wait_for_port
 
 
@@ -44,7 +45,7 @@ def test_https_with_the_given_certificate(command: list[str], sqlite_db: Databas
     proc = subprocess.Popen([sys.executable, "-m", "fieldgate", *command, "--db", str(sqlite_db),
                              "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with servers.stopped_by_sigterm(proc) as stopped:
         wait_for_port("127.0.0.1", port, timeout=30)
         trust = ssl.create_default_context(cafile=str(cert))
         answer = httpx.get(f"https://127.0.0.1:{port}/health", verify=trust)
@@ -53,16 +54,10 @@ def test_https_with_the_given_certificate(command: list[str], sqlite_db: Databas
         assert "/static/js/main.js" in page.text
         with pytest.raises(httpx.HTTPError):  # plain HTTP is not served on that port
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     # uvicorn (fieldgate api) re-raises the SIGTERM it handled after a graceful shutdown
-    assert proc.returncode in (0, -signal.SIGTERM), err
-    if proc.returncode:
-        assert "Application shutdown complete" in err
+    assert stopped.returncode in (0, -signal.SIGTERM), stopped.err
+    if stopped.returncode:
+        assert "Application shutdown complete" in stopped.err
 
 
 @pytest.mark.parametrize(("flags", "message"), [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from gateway.config import TcpLimits
 from gateway.errors import ConfigError
 from gateway.settings import GatewaySettings
 from telemetry import TelemetryReader
+from tests import servers
 from tests.gateway.nmea_data import epochs, fixes, pgid
 from tests.gateway.test_end_to_end import register
 from tests.servers import free_port, wait_for_port
@@ -98,7 +98,7 @@ def test_the_command_ingests_over_tcp_and_stops_cleanly(db: DatabaseURL, tmp_pat
         [sys.executable, "-m", "fieldgate", "gateway", "--tcp", f"127.0.0.1:{tcp_port}",
          "--metrics", f"127.0.0.1:{metrics_port}", "--idle-timeout", "30"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with servers.stopped_by_sigterm(proc) as stopped:
         wait_for_port("127.0.0.1", tcp_port, timeout=20)
         items = fixes(10, terminal="CLI1")
         with socket.create_connection(("127.0.0.1", tcp_port)) as sock:
@@ -112,14 +112,8 @@ def test_the_command_ingests_over_tcp_and_stops_cleanly(db: DatabaseURL, tmp_pat
                 with urllib.request.urlopen(url, timeout=5) as response:
                     text = response.read().decode()
         assert "fieldgate_telemetry_" in text  # the writer's metrics are served alongside
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    assert f"gateway running: tcp 127.0.0.1:{tcp_port}" in err
+    assert stopped.returncode == 0, stopped.err
+    assert f"gateway running: tcp 127.0.0.1:{tcp_port}" in stopped.err
 
     async def read() -> list:
         async with TelemetryReader(db) as reader:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 from devices.nmea import encode
 from fieldgate.cli import main
 from fieldgate.dburl import DatabaseURL
+from tests import servers
 from tests.health import dbutil
 from tests.servers import free_port, wait_for_port
 
@@ -38,7 +38,7 @@ def test_the_gateway_command_opens_faults_with_its_flags(db: DatabaseURL, tmp_pa
          "--no-fix-after", "0.5", "--health-tick", "0.1", "--offline-sweep-every", "0.2",
          "--metrics", f"127.0.0.1:{metrics_port}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with servers.stopped_by_sigterm(proc) as stopped:
         wait_for_port("127.0.0.1", port, timeout=20)
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(encode.pgid("CMD1"))
@@ -52,13 +52,7 @@ def test_the_gateway_command_opens_faults_with_its_flags(db: DatabaseURL, tmp_pa
             text = response.read().decode()
         assert "fieldgate_health_opened_total 1.0" in text
         assert "fieldgate_health_sweep_leader 1.0" in text
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
+    assert stopped.returncode == 0, stopped.err
     assert dbutil.faults(db) == [{"terminal_id": "CMD1", "rule": "no_fix", "state": "open",
                                   "clear_reason": None}]
     evidence = dbutil.execute(db, "SELECT evidence FROM fault_events")[0][0]

@@ -46,8 +46,12 @@ async def test_register_from_the_unregistered_list_and_see_the_first_fix(
         await report(port, TID, seconds_ago=30)  # the unit is powered, not yet registered
         await ingest.flush()
 
+        repair = site.repair_order()  # the technician's: not in the installer's list
         page = tablet
         await sign_in(page, site, Role.INSTALLER)
+        await page.locator(f'[data-order="{order["number"]}"]').wait_for()
+        assert await page.locator(".order-card").count() == 1
+        assert await page.locator(f'[data-order="{repair["number"]}"]').count() == 0
         await page.locator(f'[data-order="{order["number"]}"]').click()
         unregistered = page.locator("#unregistered")
         await unregistered.get_by_text(TID).wait_for()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import Response
 
 from fieldservice.api.deps import FieldWorker, IdPath, OrdersReader, SessionDep
+from fieldservice.models.attachments import AttachmentKind
 from fieldservice.schemas.attachments import AttachmentPublic
 from fieldservice.schemas.common import Text
 from fieldservice.services import attachments as service
@@ -38,8 +39,8 @@ async def add_photo(order_id: IdPath, version: Version,
                     actor: FieldWorker, session: SessionDep,
                     caption: Annotated[Text | None, Form()] = None) -> AttachmentPublic:
     data = await _read(file, service.MAX_BYTES)
-    photo = await service.add_photo(session, actor=actor, order_pk=order_id, version=version,
-                                    data=data, caption=caption)
+    photo = await service.add_image(session, actor=actor, order_pk=order_id, version=version,
+                                    kind=AttachmentKind.PHOTO, data=data, caption=caption)
     await session.commit()
     return AttachmentPublic.of(photo)
 
@@ -53,8 +54,9 @@ async def add_signature(order_id: IdPath, version: Version,
                                                        description="who signed")],
                         actor: FieldWorker, session: SessionDep) -> AttachmentPublic:
     data = await _read(file, service.MAX_SIGNATURE_BYTES)
-    signature = await service.add_signature(session, actor=actor, order_pk=order_id,
-                                            version=version, data=data, signed_by=signed_by)
+    signature = await service.add_image(session, actor=actor, order_pk=order_id,
+                                        version=version, kind=AttachmentKind.SIGNATURE,
+                                        data=data, signed_by=signed_by)
     await session.commit()
     return AttachmentPublic.of(signature)
 
@@ -65,6 +67,6 @@ async def add_signature(order_id: IdPath, version: Version,
 async def get_attachment(attachment_id: IdPath, actor: OrdersReader,
                          session: SessionDep) -> Response:
     a = await service.get_attachment(session, actor=actor, attachment_pk=attachment_id)
+    # nosniff, as on every answer: fieldservice.api.security
     return Response(a.data, media_type=a.content_type,
-                    headers={"Cache-Control": "private, max-age=86400",
-                             "X-Content-Type-Options": "nosniff"})
+                    headers={"Cache-Control": "private, max-age=86400"})

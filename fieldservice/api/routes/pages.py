@@ -8,6 +8,7 @@ single fleet table, kept for dispatchers until the dispatch board replaces it.
 
 from __future__ import annotations
 
+import functools
 import html
 from importlib import resources
 
@@ -28,13 +29,19 @@ _WORKER = _WEB.joinpath("static", "js", "sw.js")
 static_files = StaticFiles(packages=[("fieldservice.web", "static")])
 
 
+@functools.cache
+def _app_shell(tile_url: str | None) -> str:
+    """The shell with the map's tile URL (FIELDGATE_MAP_TILE_URL) in its meta tag: read from
+    the package once per setting, not at every page load."""
+    tiles = html.escape(tile_url or "", quote=True)
+    return _APP.read_text(encoding="utf-8").replace("{{MAP_TILE_URL}}", tiles)
+
+
 @router.get("/", response_class=HTMLResponse)
 async def app_page(state: StateDep) -> HTMLResponse:
-    # the map's tile URL is a setting (FIELDGATE_MAP_TILE_URL) the page reads from a meta tag
-    tiles = html.escape(state.settings.map_tile_url or "", quote=True)
-    page = _APP.read_text(encoding="utf-8").replace("{{MAP_TILE_URL}}", tiles)
     # no-cache: a new release's shell (and so its module versions) is seen at the next load
-    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(_app_shell(state.settings.map_tile_url),
+                        headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/sw.js")

@@ -154,10 +154,9 @@ async function run() {
   let sent = 0;
   const blocked = new Set();
   for (const item of await queued()) {
-    if (item.status !== "waiting" || blocked.has(item.orderId)) {
-      if (item.status !== "waiting") blocked.add(item.orderId);
-      continue;
-    }
+    // a refused change holds back the later changes of its order
+    if (item.status !== "waiting") blocked.add(item.orderId);
+    if (blocked.has(item.orderId)) continue;
     try {
       const version = item.chained ? await currentVersion(item.orderId) : item.json.version;
       const answer = await send(item, version);

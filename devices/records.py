@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from devices.status import DeviceStatus
+
 
 @dataclass(frozen=True, slots=True)
 class Fix:
@@ -27,6 +29,8 @@ class Fix:
     fix_quality: int | None = None  #: GGA quality: 1 GPS, 2 DGPS, 4 RTK fixed, 5 RTK float, 6 DR
     mode: int | None = None  #: GSA mode: 2 = 2D, 3 = 3D
     terminal: str | None = None  #: terminal id announced on the stream ($PGID), if any
+    #: alarm and status words of binary protocols (JT/T 808, GT06); None for NMEA
+    status: DeviceStatus | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The ``fieldgate decode`` form: ISO 8601 UTC time, unknown fields left out."""
@@ -41,6 +45,8 @@ class Fix:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        if self.status is not None:
+            out["status"] = self.status.as_json()
         return out
 
 
@@ -51,6 +57,7 @@ class NoFix:
     time: datetime | None  #: None when no date is known yet (a GGA-only stream before any RMC)
     sats: int | None = None
     terminal: str | None = None
+    status: DeviceStatus | None = None  #: as on :class:`Fix`: an alarm may come without a fix
 
 
 Record = Fix | NoFix

@@ -18,7 +18,8 @@
 
 #define MAX_FIELDS 20 /* the decoders read fields 0..16 and the total count */
 #define NUM_BUF 64
-#define FIX_FIELDS 11
+#define FIX_FIELDS 12 /* the record's slots; the last, status, is always None for NMEA */
+#define FIX_ARGS 11
 #define MAX_SATS 255
 #define MAX_QUALITY 9
 #define MAX_TERMINAL_ID 64
@@ -537,8 +538,8 @@ static PyObject *make_fix(PyObject *module, PyObject *const *args, Py_ssize_t na
         PyErr_SetString(PyExc_RuntimeError, "_speedups.configure() was not called");
         return NULL;
     }
-    if (nargs != FIX_FIELDS) {
-        PyErr_Format(PyExc_TypeError, "make_fix takes %d positional arguments", FIX_FIELDS);
+    if (nargs != FIX_ARGS) {
+        PyErr_Format(PyExc_TypeError, "make_fix takes %d positional arguments", FIX_ARGS);
         return NULL;
     }
     PyTypeObject *type = (PyTypeObject *)fix_type;
@@ -546,7 +547,7 @@ static PyObject *make_fix(PyObject *module, PyObject *const *args, Py_ssize_t na
     if (fix == NULL) return NULL;
     for (int i = 0; i < FIX_FIELDS; i++) {
         PyObject **slot = (PyObject **)((char *)fix + fix_offsets[i]);
-        *slot = Py_NewRef(args[i]);
+        *slot = Py_NewRef(i < FIX_ARGS ? args[i] : Py_None);
     }
     return fix;
 }
@@ -559,7 +560,7 @@ static PyObject *configure(PyObject *module, PyObject *args) {
                           &malformed))
         return NULL;
     if (PyTuple_GET_SIZE(names) != FIX_FIELDS) {
-        PyErr_SetString(PyExc_TypeError, "Fix must have 11 fields");
+        PyErr_SetString(PyExc_TypeError, "Fix must have 12 fields");
         return NULL;
     }
     for (Py_ssize_t i = 0; i < FIX_FIELDS; i++) {

@@ -1,18 +1,6 @@
-"""Why a line or an epoch was not turned into a record.
+"""Why a line or an epoch was not turned into a record: :class:`devices.reject.Reject`, shared by
+every wire protocol (kept importable from here)."""
 
-Decoders never raise on input: every refusal is counted under one of these reasons, so the
-gateway's metrics and ``fieldgate decode`` can say exactly what was thrown away and why.
-"""
+from devices.reject import Reject
 
-from __future__ import annotations
-
-import enum
-
-
-class Reject(enum.StrEnum):
-    OVERLONG = "overlong"  #: line longer than the stream's limit (wiring noise, wrong baud rate)
-    NO_SENTENCE = "no_sentence"  #: a line without any ``$``: garbage, binary noise
-    BAD_CHECKSUM = "bad_checksum"  #: ``*hh`` present and wrong
-    MALFORMED = "malformed"  #: too few fields, unparsable numbers, out-of-range values
-    UNDATED = "undated"  #: a valid epoch before any RMC/ZDA told the date
-    LATE = "late"  #: a sentence for an epoch already emitted (receiver changed its order)
+__all__ = ["Reject"]

@@ -24,13 +24,13 @@ pure-Python reference); the merging below is shared by both.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from devices.nmea import accel, longtail
 from devices.nmea.errors import Reject
 from devices.records import NoFix, Record
+from devices.stats import DecodeStats
 
 #: NMEA 0183 caps a sentence at 82 characters; vendor extensions (T55, Megastek) run longer.
 #: A line past this is wiring noise or a wrong baud rate, not a sentence.
@@ -43,27 +43,6 @@ _OVERLONG, _NO_SENTENCE, _LATE, _UNDATED = (
     Reject.OVERLONG, Reject.NO_SENTENCE, Reject.LATE, Reject.UNDATED)
 #: refusals about epochs, not about damaged lines
 _EPOCH_REASONS = frozenset({Reject.LATE, Reject.UNDATED})
-
-
-@dataclass(slots=True)
-class DecodeStats:
-    """Counters for one stream, or shared by many (the gateway passes one for all sessions)."""
-
-    by_type: dict[str, int] = field(default_factory=dict)  #: accepted sentences per type
-    rejected: dict[Reject, int] = field(default_factory=dict)
-    fixes: int = 0
-    no_fixes: int = 0
-
-    @property
-    def sentences(self) -> int:
-        return sum(self.by_type.values())
-
-    @property
-    def rejected_total(self) -> int:
-        return sum(self.rejected.values())
-
-    def reject(self, reason: Reject, count: int = 1) -> None:
-        self.rejected[reason] = self.rejected.get(reason, 0) + count
 
 
 class _Epoch:
@@ -193,6 +172,10 @@ class NmeaStream:
             self._ep = _Epoch()
             self._emit(ep, out)
         return out
+
+    def take_output(self) -> bytes:
+        """Nothing: NMEA 0183 has no acknowledgements (the gateway's protocol interface)."""
+        return b""
 
     def _reject(self, reason: Reject) -> None:
         self.rejected += 1

@@ -1,10 +1,13 @@
-"""``fieldgate decode FILE...``: raw NMEA captures to one JSON object per valid fix.
+"""``fieldgate decode FILE...``: raw captures to one JSON object per valid fix.
 
-Reads each file (``-`` is standard input) in chunks as receivers wrote it: junk, binary noise,
-any talker. Sentences of one navigation epoch are merged into one fix (devices.nmea). Fixes go
-to stdout as JSON lines, flushed after every chunk so that ``tail -f capture | fieldgate decode
--`` shows them as they come; the counts of sentences read and rejected (by reason) go to stderr
-at the end. Exit status 0 whatever the content; 1 when a file could not be read.
+Reads each file (``-`` is standard input) in chunks as terminals wrote it: junk, binary noise,
+any talker. NMEA by default: sentences of one navigation epoch are merged into one fix
+(devices.nmea). ``--protocol jt808`` reads JT/T 808 frames, as binary or, with ``--hex``, as hex
+text (one or more frames per line, ``#`` comments and spaces ignored); their fixes carry the
+terminal id and a ``status`` object (alarms, ACC, mileage...). Fixes go to stdout as JSON lines,
+flushed after every chunk so that ``tail -f capture | fieldgate decode -`` shows them as they
+come; the counts of sentences or messages read and rejected (by reason) go to stderr at the end.
+Exit status 0 whatever the content; 1 when a file could not be read.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from devices.nmea import MAX_LINE, DecodeStats, NmeaStream
+from devices.protocols import PROTOCOLS, ProtocolStream
 from devices.records import Fix, Record
+from devices.reject import Reject
 
 #: bytes read at a time: memory stays constant whatever the capture's size
 CHUNK = 64 * 1024
@@ -26,32 +31,55 @@ CHUNK = 64 * 1024
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "decode",
-        help="decode raw NMEA captures to JSON lines (one per navigation epoch with a fix)",
+        help="decode raw captures (NMEA, JT/T 808) to JSON lines, one per fix",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="capture file, or - for stdin")
+    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="nmea",
+                        help="the capture's wire protocol (default nmea)")
+    parser.add_argument("--hex", action="store_true",
+                        help="the capture is hex text (binary protocols): spaces, line breaks "
+                             "and # comments ignored")
     parser.add_argument("--eager", action="store_true",
                         help="emit each epoch as soon as the receiver's learnt last sentence "
                              "arrives instead of when the next epoch starts (live streams)")
     parser.add_argument("--require-checksum", action="store_true",
                         help="reject sentences without *hh (accepted by default, as gpsd does)")
     parser.add_argument("--max-line", type=int, default=MAX_LINE, metavar="BYTES",
-                        help=f"longest line accepted (default {MAX_LINE})")
+                        help=f"longest NMEA line accepted (default {MAX_LINE})")
     parser.set_defaults(func=run)
 
 
 def decode_reader(reader: BinaryIO, emit: Callable[[list[Record]], None], *, stats: DecodeStats,
                   eager: bool = False, require_checksum: bool = False,
-                  max_line: int = MAX_LINE) -> None:
+                  max_line: int = MAX_LINE, protocol: str = "nmea", hex: bool = False) -> None:
     """Decode one capture chunk by chunk, handing each chunk's records to ``emit``."""
-    stream = NmeaStream(eager=eager, require_checksum=require_checksum, max_line=max_line,
-                        stats=stats)
+    stream: ProtocolStream
+    if protocol == "nmea":
+        stream = NmeaStream(eager=eager, require_checksum=require_checksum, max_line=max_line,
+                            stats=stats)
+    else:
+        wire = PROTOCOLS[protocol]
+        stream = wire.stream(stats, None, wire.limit)
+    if hex:
+        for line in reader:
+            text = line.split(b"#", 1)[0].translate(None, b" \t\r\n")
+            try:
+                data = bytes.fromhex(text.decode("ascii"))
+            except ValueError:  # not hex (or not ASCII): counted like noise on a wire
+                stats.reject(Reject.NO_FRAME)
+                continue
+            emit(stream.feed(data))
+            stream.take_output()
+        emit(stream.flush())
+        return
     read = getattr(reader, "read1", reader.read)  # read1: whatever a pipe has, without waiting
     while True:
         chunk = read(CHUNK)
         if not chunk:
             break
         emit(stream.feed(chunk))
+        stream.take_output()  # replies: a capture has no one to send them to
     emit(stream.flush())
 
 
@@ -78,18 +106,19 @@ def json_line(fix: Fix) -> str:
 
 def _writer(out) -> Callable[[list[Record]], None]:
     def emit(records: list[Record]) -> None:
-        lines = [json_line(r) for r in records if isinstance(r, Fix)]
+        lines = [json_line(r) if r.status is None else json.dumps(r.as_json(), ensure_ascii=False)
+                 for r in records if isinstance(r, Fix)]
         if lines:
             out.write("\n".join(lines) + "\n")
             out.flush()
     return emit
 
 
-def summary(stats: DecodeStats) -> str:
+def summary(stats: DecodeStats, unit: str = "sentences") -> str:
     types = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_type.items(), key=lambda kv: -kv[1]))
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(stats.rejected.items(),
                                                       key=lambda kv: -kv[1]))
-    return (f"{stats.sentences} sentences read" + (f" ({types})" if types else "")
+    return (f"{stats.sentences} {unit} read" + (f" ({types})" if types else "")
             + f"; {stats.rejected_total} rejected" + (f" ({reasons})" if reasons else "")
             + f"; {stats.fixes} fixes; {stats.no_fixes} epochs without fix")
 
@@ -102,8 +131,12 @@ def run(args: argparse.Namespace) -> int:
     stats = DecodeStats()
     emit = _writer(sys.stdout)
     failed = 0
+    if args.hex and args.protocol == "nmea":
+        from fieldgate.cli import CLIError
+
+        raise CLIError("--hex is for binary protocols (--protocol jt808)")
     options = {"eager": args.eager, "require_checksum": args.require_checksum,
-               "max_line": args.max_line}
+               "max_line": args.max_line, "protocol": args.protocol, "hex": args.hex}
     try:
         for name in args.files:
             if name == "-":
@@ -127,5 +160,6 @@ def run(args: argparse.Namespace) -> int:
         # the reader went away (`| head`): not an error; keep Python from complaining at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    print(f"fieldgate decode: {summary(stats)}", file=sys.stderr)
+    unit = "messages" if PROTOCOLS[args.protocol].binary else "sentences"
+    print(f"fieldgate decode: {summary(stats, unit)}", file=sys.stderr)
     return 1 if failed else 0

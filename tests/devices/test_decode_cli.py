@@ -149,3 +149,33 @@ def test_fast_json_line_is_json_dumps_of_as_json(fix: Fix) -> None:
         getattr(fix, f) for f in ("lat", "lon", "speed_kn", "course", "alt_m", "sats", "hdop",
                                   "fix_quality", "mode", "terminal")))
     assert json_line(fix) == json.dumps(fix.as_json())
+
+
+def test_jt808_captures_in_hex_and_binary(capsys, tmp_path: Path) -> None:
+    from devices.jt808 import MsgId, build
+    from devices.jt808.messages import encode_location
+    from devices.status import Alarm
+
+    when = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+    frame = build(MsgId.LOCATION, "13912345678", 1, encode_location(
+        time=when, lat=31.5, lon=121.25, speed_kmh=18.5, alarms=frozenset({Alarm.POWER_CUT}),
+        items={0x31: b"\x08"}))
+    hexfile = tmp_path / "capture.hex"
+    hexfile.write_text(f"# one heartbeat, one location\n{build(MsgId.HEARTBEAT, '1', 0).hex()}\n"
+                       f"{frame.hex(' ')}\nnot hex\n")
+    binfile = tmp_path / "capture.bin"
+    binfile.write_bytes(b"noise" + frame)
+    assert main(["decode", "--protocol", "jt808", "--hex", str(hexfile)]) == 0
+    out, err = capsys.readouterr()
+    [line] = [json.loads(x) for x in out.splitlines()]
+    assert line == {"time": "2026-12-06T08:00:00Z", "lat": 31.5, "lon": 121.25,
+                    "speed_kn": 18.5 / 1.852, "course": 0.0, "alt_m": 0.0, "sats": 8,
+                    "terminal": "13912345678",
+                    "status": {"alarms": ["power_cut"], "acc": True}}
+    assert "2 messages read (heartbeat 1, location 1); 1 rejected (no_frame 1)" in err
+    assert main(["decode", "--protocol", "jt808", str(binfile)]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(x) for x in out.splitlines()] == [line]
+    assert "1 rejected (no_frame 1)" in err
+    assert main(["decode", "--hex", str(hexfile)]) == 2
+    assert "--hex is for binary protocols" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from devices.nmea import MAX_LINE
+from devices.protocols import PROTOCOLS
 from gateway.backoff import BackoffPolicy
 from gateway.errors import ConfigError
 
@@ -96,6 +97,9 @@ class TcpConfig:
         spreads new connections across them).
     backlog: listen(2) backlog; reconnect storms of thousands of terminals need a deep one.
     limits: see :class:`TcpLimits`.
+    protocol: the wire protocol spoken on this port (a name of
+        :data:`devices.protocols.PROTOCOLS`): ``nmea`` (``$PGID`` identification), or a binary
+        one (``jt808``, ``gt06``), whose frames are capped by the protocol, not ``max_line``.
     """
 
     host: str = "0.0.0.0"
@@ -103,11 +107,15 @@ class TcpConfig:
     reuse_port: bool = False
     backlog: int = 4096
     limits: TcpLimits = field(default_factory=TcpLimits)
+    protocol: str = "nmea"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"TCP port out of range: {self.port}")
         _positive("backlog", self.backlog)
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"unknown protocol {self.protocol!r}: one of "
+                              f"{', '.join(sorted(PROTOCOLS))}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,15 +243,27 @@ class SerialPortConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GatewayConfig:
-    """Which transports run, and how. At least one is required."""
+    """Which transports run, and how. At least one is required.
+
+    ``tcp`` is the NMEA listener; ``listeners`` are the binary protocols' ports, one
+    :class:`TcpConfig` each with its ``protocol`` set (JT/T 808, GT06: each on its own port, as
+    operators configure terminals by protocol).
+    """
 
     tcp: TcpConfig | None = None
     mqtt: MqttConfig | None = None
     serial: tuple[SerialPortConfig, ...] = ()
+    listeners: tuple[TcpConfig, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.tcp is None and self.mqtt is None and not self.serial:
-            raise ConfigError("no transport configured: give TCP, MQTT or a serial port")
+        if self.tcp is None and self.mqtt is None and not self.serial and not self.listeners:
+            raise ConfigError("no transport configured: give TCP, MQTT, a serial port or a "
+                              "protocol listener")
+        if self.tcp is not None and self.tcp.protocol != "nmea":
+            raise ConfigError("the tcp listener speaks NMEA; give other protocols as listeners")
+        names = [c.protocol for c in self.listeners]
+        if "nmea" in names or len(set(names)) != len(names):
+            raise ConfigError("one listener per binary protocol (NMEA is the tcp listener)")
         devices = [p.device for p in self.serial]
         if len(set(devices)) != len(devices):
             raise ConfigError("a serial device is bound twice")

@@ -1,4 +1,5 @@
-"""One byte-stream connection (a TCP socket, a serial port) feeding one NMEA stream into the sink.
+"""One byte-stream connection (a TCP socket, a serial port) feeding one protocol stream (NMEA,
+JT/T 808, GT06: :class:`devices.protocols.ProtocolStream`) into the sink.
 
 The hot path is :meth:`StreamConnection.data_received`: one ``feed`` per read, and when it
 yields records, one ``publish`` per read with the list ``feed`` returned. All sink calls of a
@@ -13,9 +14,15 @@ flight, further reads are kept as raw bytes (not decoded) and:
 When the task is done it decodes what was kept, publishes it, and resumes reading. Nothing read
 is dropped on the way.
 
-Identification: a connection without a fixed terminal (TCP) is anonymous until ``$PGID``
-names it. Records decoded before that are held (bounded) and released into the session when the
-id arrives; if the connection ends first, or the bound is hit, they are counted ``unidentified``.
+Replies: what the stream queues for the terminal (JT/T 808 and GT06 acknowledgements,
+registration replies; nothing for NMEA) is written after the records of the same read were
+handed to the sink, and dropped when the sink refused them: a terminal that gets no
+acknowledgement sends its data again, one that got it may forget it.
+
+Identification: a connection without a fixed terminal (TCP) is anonymous until the stream
+names it (``$PGID``, a JT/T 808 header, a GT06 login). Records decoded before that are held
+(bounded) and released into the session when the id arrives; if the connection ends first, or
+the bound is hit, they are counted ``unidentified``.
 """
 
 from __future__ import annotations
@@ -29,10 +36,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
-from devices.nmea import NmeaStream
+from devices.protocols import ProtocolStream
 from devices.records import Record
 from gateway.metrics import TransportMetrics
-from gateway.sink import SessionInfo, TelemetrySink, Transport
+from gateway.sink import SessionInfo, TelemetrySink
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +56,13 @@ class ConnectionOwner(Protocol):
 
     sink: TelemetrySink
     metrics: TransportMetrics
-    kind: Transport
+    kind: str
     max_line: int
     read_buffer: int
     max_unidentified: int
+
+    def new_stream(self, terminal: str | None) -> ProtocolStream:
+        """The decoder for a new connection (``terminal``: a fixed binding, if any)."""
 
     def accept(self, conn: StreamConnection) -> str | None:
         """Register a new connection; a reason string refuses it."""
@@ -85,6 +95,7 @@ class StreamConnection(asyncio.Protocol):
         "_pending",
         "_pending_bytes",
         "_refused",
+        "_sink_failed",
         "_sink",
         "_task",
         "_terminal",
@@ -102,7 +113,7 @@ class StreamConnection(asyncio.Protocol):
         self._metrics = owner.metrics
         self.transport: asyncio.Transport | None = None
         self.remote = ""
-        self.stream = NmeaStream(eager=True, max_line=owner.max_line, terminal=terminal)
+        self.stream: ProtocolStream = owner.new_stream(terminal)
         self.info: SessionInfo | None = None
         self._terminal: str | None = terminal  # id of the open session
         self._fixed = terminal is not None
@@ -115,6 +126,7 @@ class StreamConnection(asyncio.Protocol):
         self._lost = False
         self._refused = False
         self._displaced = False  # another connection took over its terminal
+        self._sink_failed = False  # the sink refused records of the read being handled
         self._done = False
         self._done_waiters: list[asyncio.Future[None]] | None = None
         self.close_reason: str | None = None
@@ -153,9 +165,11 @@ class StreamConnection(asyncio.Protocol):
         records = stream.feed(data)
         if stream.terminal == self._terminal:  # the common case: nothing to (re)identify
             if not records:
+                self._reply()
                 return
             if self._terminal is None:
                 self._hold(records)
+                self._reply()
                 return
         self._start(self._run(records))
 
@@ -229,6 +243,16 @@ class StreamConnection(asyncio.Protocol):
         # set by connection_made, before the first read can ask for a pause
         self.transport.pause_reading()  # type: ignore[union-attr]
 
+    def _reply(self) -> None:
+        """Write what the stream queued for the terminal, unless the sink refused records of
+        this read (then the terminal is left to send them again)."""
+        out = self.stream.take_output()
+        if self._sink_failed:
+            self._sink_failed = False
+            return
+        if out and not self._lost and self.transport is not None:
+            self.transport.write(out)
+
     def _hold(self, records: list[Record]) -> None:
         held = self._held
         limit = self._owner.max_unidentified
@@ -244,11 +268,13 @@ class StreamConnection(asyncio.Protocol):
         try:
             if records is not None:
                 await self._handle(records)
+                self._reply()
             while self._pending:
                 data = b"".join(self._pending)
                 self._pending.clear()
                 self._pending_bytes = 0
                 await self._handle(self.stream.feed(data))
+                self._reply()
             if self._lost:
                 await self._finish()
         except Exception:  # a bug here must not take the listener down with it
@@ -362,6 +388,7 @@ class StreamConnection(asyncio.Protocol):
         except Exception:
             log.exception("sink refused %d records of %s", len(records), info.terminal_id)
             self._metrics.reject(SINK_ERROR, len(records))
+            self._sink_failed = True
             return
         finally:
             self._in_sink = False

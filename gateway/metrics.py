@@ -64,7 +64,7 @@ class TransportMetrics:
         "transport",
     )
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport | str) -> None:
         self.transport = transport
         self.connections = 0  #: open now: TCP sockets, broker connections, serial ports
         self.connections_total = 0

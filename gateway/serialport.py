@@ -16,7 +16,7 @@ import logging
 
 import serial_asyncio_fast
 
-from devices.nmea import DecodeStats
+from devices.nmea import DecodeStats, NmeaStream
 from gateway.backoff import Backoff
 from gateway.config import SerialPortConfig
 from gateway.connection import StreamConnection
@@ -44,7 +44,7 @@ class SerialReceiver:
     backoff: reopening delays (built from ``config.backoff`` when omitted).
     """
 
-    kind = Transport.SERIAL
+    kind: str = Transport.SERIAL
     max_unidentified = 0  # the binding identifies the port: nothing is ever held
 
     def __init__(self, *, config: SerialPortConfig, sink: TelemetrySink,
@@ -127,6 +127,9 @@ class SerialReceiver:
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     # -- ConnectionOwner -------------------------------------------------------------------
+
+    def new_stream(self, terminal: str | None) -> NmeaStream:
+        return NmeaStream(eager=True, max_line=self.max_line, terminal=terminal)
 
     def accept(self, conn: StreamConnection) -> str | None:
         if self._stopping:

@@ -7,7 +7,8 @@
         await stop_requested.wait()
     # leaving: listeners closed, streams flushed, sessions closed, tasks done
 
-Entering binds the TCP listener (so ``gateway.tcp.port`` is known at once) and starts the
+Entering binds the TCP listeners (so ``gateway.tcp.port`` and ``gateway.listeners["jt808"].port``
+are known at once) and starts the
 tasks; a failure of any transport task cancels the others and surfaces as the TaskGroup's
 exception group when the ``async with`` block exits.
 """
@@ -39,12 +40,17 @@ class Gateway:
         self.config = config
         self.sink = sink
         self.tcp: TcpServer | None = None
+        #: the binary protocols' listeners, by protocol name
+        self.listeners: dict[str, TcpServer] = {}
         self.mqtt: MqttSubscriber | None = None
         self.serial: list[SerialReceiver] = []
         self._metrics: list[TransportMetrics] = []
         if config.tcp is not None:
             self.tcp = TcpServer(config=config.tcp, sink=sink)
             self._metrics.append(self.tcp.metrics)
+        for listener in config.listeners:
+            server = self.listeners[listener.protocol] = TcpServer(config=listener, sink=sink)
+            self._metrics.append(server.metrics)
         if config.mqtt is not None:
             self.mqtt = MqttSubscriber(config=config.mqtt, sink=sink)
             self._metrics.append(self.mqtt.metrics)
@@ -58,7 +64,7 @@ class Gateway:
         #: ``/metrics``; it holds no global state)
         self.collector = GatewayCollector(sources=lambda: self._metrics)
         self._tg: asyncio.TaskGroup | None = None
-        self._sweeper: asyncio.Task | None = None
+        self._sweepers: list[asyncio.Task] = []
         self._stopped = False
 
     @property
@@ -70,6 +76,8 @@ class Gateway:
         parts = []
         if self.tcp is not None:
             parts += [f"tcp {h}:{p}" for h, p in self.tcp.addresses]
+        for name, server in self.listeners.items():
+            parts += [f"{name} {h}:{p}" for h, p in server.addresses]
         if self.mqtt is not None:
             parts.append(f"mqtt {self.mqtt.config.url} {self.mqtt.config.topic}")
         parts += [f"serial {r.config.device}={r.config.terminal_id}" for r in self.serial]
@@ -80,9 +88,10 @@ class Gateway:
         tg = self._tg = asyncio.TaskGroup()
         await tg.__aenter__()
         try:
-            if self.tcp is not None:
-                await self.tcp.start()
-                self._sweeper = tg.create_task(self.tcp.run(), name="gateway:tcp-idle-sweep")
+            for name, server in self._servers():
+                await server.start()
+                self._sweepers.append(tg.create_task(server.run(),
+                                                     name=f"gateway:{name}-idle-sweep"))
             if self.mqtt is not None:
                 tg.create_task(self.mqtt.run(), name="gateway:mqtt")
             for receiver in self.serial:
@@ -113,11 +122,9 @@ class Gateway:
         if self._stopped:
             return
         self._stopped = True
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-        stops = []
-        if self.tcp is not None:
-            stops.append(self.tcp.close())
+        for sweeper in self._sweepers:
+            sweeper.cancel()
+        stops = [server.close() for _name, server in self._servers()]
         if self.mqtt is not None:
             stops.append(self.mqtt.stop())
         stops.extend(receiver.stop() for receiver in self.serial)
@@ -125,6 +132,10 @@ class Gateway:
         for result in results:
             if isinstance(result, BaseException):
                 log.error("gateway: a transport failed to stop cleanly", exc_info=result)
+
+    def _servers(self) -> list[tuple[str, TcpServer]]:
+        servers = [("tcp", self.tcp)] if self.tcp is not None else []
+        return servers + list(self.listeners.items())
 
     def _serial_stats(self) -> list:
         return [s for s in (r.stream_stats for r in self.serial) if s is not None]

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from devices.nmea import MAX_LINE
+from devices.protocols import PROTOCOLS
 from gateway.config import (
     GatewayConfig,
     MqttConfig,
@@ -36,7 +37,9 @@ class GatewaySettings(BaseSettings):
 
     #: ``HOST:PORT`` of the TCP listener; None: no TCP
     tcp: str | None = None
-    #: SO_REUSEPORT on the listener (several gateway processes on one port)
+    #: ``HOST:PORT`` of the JT/T 808 listener; None: none
+    jt808: str | None = None
+    #: SO_REUSEPORT on the listeners (several gateway processes on one port)
     reuse_port: bool = False
     #: ``mqtt://[user[:password]@]HOST[:PORT]``; None: no MQTT
     mqtt: str | None = None
@@ -77,8 +80,13 @@ class GatewaySettings(BaseSettings):
         if self.tcp:
             host, port = parse_host_port(self.tcp)
             tcp = TcpConfig(host=host, port=port, reuse_port=self.reuse_port, limits=limits)
-        elif self.reuse_port:
-            raise ConfigError("reuse_port needs a TCP listener (--tcp)")
+        listeners = []
+        for protocol, address in self.protocol_addresses().items():
+            host, port = parse_host_port(address)
+            listeners.append(TcpConfig(host=host, port=port, reuse_port=self.reuse_port,
+                                       limits=limits, protocol=protocol))
+        if self.reuse_port and tcp is None and not listeners:
+            raise ConfigError("reuse_port needs a TCP listener (--tcp, --jt808)")
         mqtt = None
         if self.mqtt:
             mqtt = MqttConfig.from_url(self.mqtt, share_group=self.mqtt_share or None,
@@ -89,7 +97,14 @@ class GatewaySettings(BaseSettings):
         serial = tuple(SerialPortConfig.parse(spec, max_line=self.max_line,
                                               read_buffer=self.read_buffer)
                        for spec in self.serial)
-        return GatewayConfig(tcp=tcp, mqtt=mqtt, serial=serial)
+        return GatewayConfig(tcp=tcp, mqtt=mqtt, serial=serial, listeners=tuple(listeners))
+
+    def protocol_addresses(self) -> dict[str, str]:
+        """Binary protocol → ``HOST:PORT`` of the listeners asked for (only registered
+        protocols have a setting: ``devices.protocols.PROTOCOLS``)."""
+        given = {"jt808": self.jt808}
+        return {name: address for name, address in given.items()
+                if address and name in PROTOCOLS}
 
     def metrics_address(self) -> tuple[str, int] | None:
         if not self.metrics:

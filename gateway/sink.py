@@ -16,6 +16,9 @@ from devices.records import Record
 
 
 class Transport(enum.StrEnum):
+    """How NMEA reaches the gateway. A binary protocol's listener (TCP too) reports its
+    protocol's name instead (``jt808``, ``gt06``): one label says both."""
+
     TCP = "tcp"
     MQTT = "mqtt"
     SERIAL = "serial"
@@ -30,7 +33,7 @@ class SessionInfo:
     """
 
     terminal_id: str
-    transport: Transport
+    transport: str  #: a :class:`Transport`, or the binary protocol's name
     remote: str  #: "host:port", broker URL + topic, or device path
     connected_at: datetime
     sentences: int = 0

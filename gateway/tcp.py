@@ -1,9 +1,11 @@
-"""TCP listener for line-oriented NMEA terminals (T55 family and anything that speaks plain
-NMEA over a socket).
+"""TCP listener, one per wire protocol: NMEA (T55 family and anything that speaks plain NMEA
+over a socket, identified by ``$PGID,<id>*hh``) or a binary protocol of
+:data:`devices.protocols.PROTOCOLS` (JT/T 808: the header's phone number; GT06: the login's
+IMEI), whose replies the connection writes back.
 
-A connection is one :class:`~gateway.connection.StreamConnection`; it identifies its terminal
-with ``$PGID,<id>*hh``. Limits (:class:`~gateway.config.TcpLimits`): line length, connection
-count, idle timeout, read buffer, records held before identification.
+A connection is one :class:`~gateway.connection.StreamConnection`. Limits
+(:class:`~gateway.config.TcpLimits`): line length (NMEA; binary frames are capped by their
+protocol), connection count, idle timeout, read buffer, records held before identification.
 
 A terminal id that identifies on a second connection takes over: the older connection is closed
 (counted ``replaced``), its last lines published and its session closed, and only then does the
@@ -19,6 +21,7 @@ import asyncio
 import logging
 import time
 
+from devices.protocols import PROTOCOLS, ProtocolStream
 from gateway.config import TcpConfig
 from gateway.connection import StreamConnection
 from gateway.metrics import TransportMetrics
@@ -46,15 +49,16 @@ class TcpServer:
     close()`` stops listening, closes every connection and waits until each session is closed.
     """
 
-    kind = Transport.TCP
-
     def __init__(self, *, config: TcpConfig, sink: TelemetrySink,
                  metrics: TransportMetrics | None = None) -> None:
         self.config = config
         self.sink = sink
-        self.metrics = metrics or TransportMetrics(Transport.TCP)
+        self.wire = PROTOCOLS[config.protocol]
+        #: the transport label of sessions and metrics: ``tcp`` for NMEA, else the protocol
+        self.kind: str = Transport.TCP if config.protocol == "nmea" else config.protocol
+        self.metrics = metrics or TransportMetrics(self.kind)
         limits = config.limits
-        self.max_line = limits.max_line
+        self.max_line = limits.max_line if config.protocol == "nmea" else self.wire.limit
         self.read_buffer = limits.read_buffer
         self.max_unidentified = limits.max_unidentified
         self._max_connections = limits.max_connections
@@ -74,7 +78,8 @@ class TcpServer:
             lambda: StreamConnection(self), cfg.host, cfg.port, backlog=cfg.backlog,
             reuse_port=cfg.reuse_port or None,
         )
-        log.info("TCP listening on %s", ", ".join(f"{h}:{p}" for h, p in self.addresses))
+        log.info("TCP (%s) listening on %s", self.wire.title,
+                 ", ".join(f"{h}:{p}" for h, p in self.addresses))
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
@@ -119,6 +124,9 @@ class TcpServer:
             self._server = None
 
     # -- ConnectionOwner -------------------------------------------------------------------
+
+    def new_stream(self, terminal: str | None) -> ProtocolStream:
+        return self.wire.stream(None, terminal, self.max_line)
 
     def accept(self, conn: StreamConnection) -> str | None:
         if self._stopping:

@@ -320,6 +320,44 @@ def terminal_reply(serial: int, msg_id: int, result: ReplyResult = ReplyResult.O
     return platform_reply(serial, msg_id, result)
 
 
+#: terminal parameters (0x8103) fieldgate sets by name: id → (name, byte length)
+PARAMS: dict[int, tuple[str, int]] = {
+    0x0001: ("heartbeat_interval_s", 4),
+    0x0027: ("sleep_report_interval_s", 4),
+    0x0029: ("report_interval_s", 4),  # default time-based reporting interval
+    0x0055: ("max_speed_kmh", 4),
+}
+PARAM_IDS = {name: (pid, size) for pid, (name, size) in PARAMS.items()}
+
+
+def encode_params(values: dict[int, bytes]) -> bytes:
+    """0x8103 body: count, then (parameter id DWORD, length, value) for each."""
+    out = bytearray((len(values),))
+    for pid, raw in values.items():
+        out += pid.to_bytes(4) + bytes((len(raw),)) + raw
+    return bytes(out)
+
+
+def decode_params(body: bytes) -> dict[int, bytes] | None:
+    """0x8103 (and the list in 0x0104 after its reply serial and count): id → raw value."""
+    if not body:
+        return None
+    count = body[0]
+    pos = 1
+    out: dict[int, bytes] = {}
+    for _ in range(count):
+        if pos + 5 > len(body):
+            return None
+        pid = int.from_bytes(body[pos:pos + 4])
+        size = body[pos + 4]
+        pos += 5
+        if pos + size > len(body):
+            return None
+        out[pid] = body[pos:pos + size]
+        pos += size
+    return out
+
+
 # -- terminal messages the gateway reads --------------------------------------------------
 
 def decode_register(body: bytes, version: int | None) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""``fieldgate gateway``: ingest NMEA terminals over TCP, MQTT and serial into the database.
+"""``fieldgate gateway``: ingest terminals (NMEA over TCP, MQTT and serial; JT/T 808 over TCP)
+into the database.
 
 Wiring: :class:`gateway.Gateway` hands records to :class:`telemetry.ingest.Ingest` (batch writer,
 spool, registry) through the health monitor's wrapper (:class:`telemetry.health.HealthStack`,
@@ -25,7 +26,8 @@ DEFAULT_SPOOL_DIR = ".fieldgate/spool"
 
 # flag -> GatewaySettings field (the variable is FIELDGATE_<FIELD>)
 _FLAGS: dict[str, str] = {
-    "tcp": "tcp", "reuse_port": "reuse_port", "mqtt": "mqtt", "mqtt_share": "mqtt_share",
+    "tcp": "tcp", "jt808": "jt808", "reuse_port": "reuse_port",
+    "mqtt": "mqtt", "mqtt_share": "mqtt_share",
     "mqtt_qos": "mqtt_qos", "mqtt_client_id": "mqtt_client_id", "serial": "serial",
     "metrics": "metrics", "max_line": "max_line", "max_connections": "max_connections",
     "idle_timeout": "idle_timeout", "read_buffer": "read_buffer",
@@ -37,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "gateway", help="ingest terminals over TCP, MQTT and serial into the database",
         description="Receive NMEA from terminals (TCP with $PGID identification, MQTT topics "
-                    "fieldgate/<id>/nmea, serial ports bound to ids) and store their fixes. "
+                    "fieldgate/<id>/nmea, serial ports bound to ids) and JT/T 808 "
+                    "terminals on their own TCP port, and store their fixes. "
                     "Each option also reads FIELDGATE_<NAME>; options win over variables.")
     add_db_option(parser)
     add_gateway_options(parser)
@@ -46,7 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_gateway_options(parser: argparse.ArgumentParser) -> None:
     t = parser.add_argument_group("transports")
-    t.add_argument("--tcp", metavar="HOST:PORT", help="TCP listener (env FIELDGATE_TCP)")
+    t.add_argument("--tcp", metavar="HOST:PORT",
+                   help="TCP listener for NMEA terminals (env FIELDGATE_TCP)")
+    t.add_argument("--jt808", metavar="HOST:PORT",
+                   help="TCP listener for JT/T 808 terminals (env FIELDGATE_JT808)")
     t.add_argument("--reuse-port", action="store_true", default=None,
                    help="SO_REUSEPORT: several gateway processes share the TCP port "
                         "(env FIELDGATE_REUSE_PORT)")

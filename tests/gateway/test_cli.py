@@ -137,3 +137,52 @@ def test_storage_settings_from_variables_and_flags(clean_env: pytest.MonkeyPatch
     assert (from_env.spool_dir, from_env.auto_register) == (tmp_path / "env-spool", True)
     flags = ingest_config(argparse.Namespace(spool_dir=str(tmp_path / "flag"), auto_register=None))
     assert flags.spool_dir == tmp_path / "flag" and flags.auto_register is True
+
+
+def test_jt808_listener_from_variable_and_flag(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("FIELDGATE_JT808", "127.0.0.1:7808")
+    [listener] = GatewaySettings().to_config().listeners
+    assert (listener.protocol, listener.host, listener.port) == ("jt808", "127.0.0.1", 7808)
+    [listener] = GatewaySettings(jt808=":7809", reuse_port=True).to_config().listeners
+    assert (listener.port, listener.reuse_port) == (7809, True)
+    with pytest.raises(ConfigError, match="unknown protocol"):
+        from gateway.config import TcpConfig
+
+        TcpConfig(protocol="nope")
+
+
+def test_the_command_answers_jt808_terminals_and_stores_their_fixes(db: DatabaseURL,
+                                                                    tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from simulators.jt808 import Jt808Device
+
+    register(db, "13955550001")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+    env.update(FIELDGATE_DB=str(db), FIELDGATE_JT808=f"127.0.0.1:{port}",
+               FIELDGATE_SPOOL_DIR=str(tmp_path / "spool"))
+    proc = subprocess.Popen([sys.executable, "-m", "fieldgate", "gateway"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
+    device = Jt808Device("13955550001")
+    with servers.stopped_by_sigterm(proc) as stopped:
+        wait_for_port("127.0.0.1", port, timeout=20)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(device.register())
+            while device.auth_code is None:
+                device.receive(sock.recv(4096))
+            last = 0
+            for i in range(5):
+                last = device.next_serial
+                sock.sendall(device.location(time=t0 + timedelta(seconds=i), lat=22.5, lon=114.0))
+            while last not in device.traffic.acknowledged:
+                device.receive(sock.recv(4096))
+    assert stopped.returncode == 0, stopped.err
+    assert f"gateway running: jt808 127.0.0.1:{port}" in stopped.err
+
+    async def read() -> list:
+        async with TelemetryReader(db) as reader:
+            return [f.fix_time async for f in reader.positions("13955550001")]
+
+    assert asyncio.run(read()) == [t0 + timedelta(seconds=i) for i in range(5)]

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from devices.gt06 import MAX_FRAME as GT06_MAX_FRAME
+from devices.gt06 import Gt06Stream
 from devices.jt808 import MAX_FRAME as JT808_MAX_FRAME
 from devices.jt808 import Jt808Stream
 from devices.nmea import MAX_LINE, DecodeStats, NmeaStream
@@ -55,7 +57,13 @@ def _jt808(stats: DecodeStats | None, terminal: str | None, limit: int) -> Jt808
     return Jt808Stream(stats=stats, terminal=terminal, max_frame=limit)
 
 
+def _gt06(stats: DecodeStats | None, terminal: str | None, limit: int) -> Gt06Stream:
+    return Gt06Stream(stats=stats, terminal=terminal, max_frame=limit)
+
+
 NMEA = WireProtocol("nmea", "NMEA 0183", False, MAX_LINE, _nmea)
 JT808 = WireProtocol("jt808", "JT/T 808", True, JT808_MAX_FRAME, _jt808)
 
-PROTOCOLS: dict[str, WireProtocol] = {p.name: p for p in (NMEA, JT808)}
+GT06 = WireProtocol("gt06", "GT06", True, GT06_MAX_FRAME, _gt06)
+
+PROTOCOLS: dict[str, WireProtocol] = {p.name: p for p in (NMEA, JT808, GT06)}

@@ -39,6 +39,8 @@ class GatewaySettings(BaseSettings):
     tcp: str | None = None
     #: ``HOST:PORT`` of the JT/T 808 listener; None: none
     jt808: str | None = None
+    #: ``HOST:PORT`` of the GT06 listener; None: none
+    gt06: str | None = None
     #: SO_REUSEPORT on the listeners (several gateway processes on one port)
     reuse_port: bool = False
     #: ``mqtt://[user[:password]@]HOST[:PORT]``; None: no MQTT
@@ -86,7 +88,7 @@ class GatewaySettings(BaseSettings):
             listeners.append(TcpConfig(host=host, port=port, reuse_port=self.reuse_port,
                                        limits=limits, protocol=protocol))
         if self.reuse_port and tcp is None and not listeners:
-            raise ConfigError("reuse_port needs a TCP listener (--tcp, --jt808)")
+            raise ConfigError("reuse_port needs a TCP listener (--tcp, --jt808, --gt06)")
         mqtt = None
         if self.mqtt:
             mqtt = MqttConfig.from_url(self.mqtt, share_group=self.mqtt_share or None,
@@ -102,7 +104,7 @@ class GatewaySettings(BaseSettings):
     def protocol_addresses(self) -> dict[str, str]:
         """Binary protocol → ``HOST:PORT`` of the listeners asked for (only registered
         protocols have a setting: ``devices.protocols.PROTOCOLS``)."""
-        given = {"jt808": self.jt808}
+        given = {"jt808": self.jt808, "gt06": self.gt06}
         return {name: address for name, address in given.items()
                 if address and name in PROTOCOLS}
 

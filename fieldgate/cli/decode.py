@@ -2,8 +2,8 @@
 
 Reads each file (``-`` is standard input) in chunks as terminals wrote it: junk, binary noise,
 any talker. NMEA by default: sentences of one navigation epoch are merged into one fix
-(devices.nmea). ``--protocol jt808`` reads JT/T 808 frames, as binary or, with ``--hex``, as hex
-text (one or more frames per line, ``#`` comments and spaces ignored); their fixes carry the
+(devices.nmea). ``--protocol jt808`` or ``gt06`` reads those frames, as binary or, with ``--hex``,
+as hex text (one or more frames per line, ``#`` comments and spaces ignored); their fixes carry the
 terminal id and a ``status`` object (alarms, ACC, mileage...). Fixes go to stdout as JSON lines,
 flushed after every chunk so that ``tail -f capture | fieldgate decode -`` shows them as they
 come; the counts of sentences or messages read and rejected (by reason) go to stderr at the end.
@@ -31,7 +31,7 @@ CHUNK = 64 * 1024
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "decode",
-        help="decode raw captures (NMEA, JT/T 808) to JSON lines, one per fix",
+        help="decode raw captures (NMEA, JT/T 808, GT06) to JSON lines, one per fix",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="capture file, or - for stdin")
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     if args.hex and args.protocol == "nmea":
         from fieldgate.cli import CLIError
 
-        raise CLIError("--hex is for binary protocols (--protocol jt808)")
+        raise CLIError("--hex is for binary protocols (--protocol jt808 or gt06)")
     options = {"eager": args.eager, "require_checksum": args.require_checksum,
                "max_line": args.max_line, "protocol": args.protocol, "hex": args.hex}
     try:

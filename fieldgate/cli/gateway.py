@@ -1,4 +1,5 @@
-"""``fieldgate gateway``: ingest terminals (NMEA over TCP, MQTT and serial; JT/T 808 over TCP)
+"""``fieldgate gateway``: ingest terminals (NMEA over TCP, MQTT and serial; JT/T 808 and GT06
+over TCP)
 into the database.
 
 Wiring: :class:`gateway.Gateway` hands records to :class:`telemetry.ingest.Ingest` (batch writer,
@@ -26,7 +27,7 @@ DEFAULT_SPOOL_DIR = ".fieldgate/spool"
 
 # flag -> GatewaySettings field (the variable is FIELDGATE_<FIELD>)
 _FLAGS: dict[str, str] = {
-    "tcp": "tcp", "jt808": "jt808", "reuse_port": "reuse_port",
+    "tcp": "tcp", "jt808": "jt808", "gt06": "gt06", "reuse_port": "reuse_port",
     "mqtt": "mqtt", "mqtt_share": "mqtt_share",
     "mqtt_qos": "mqtt_qos", "mqtt_client_id": "mqtt_client_id", "serial": "serial",
     "metrics": "metrics", "max_line": "max_line", "max_connections": "max_connections",
@@ -39,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "gateway", help="ingest terminals over TCP, MQTT and serial into the database",
         description="Receive NMEA from terminals (TCP with $PGID identification, MQTT topics "
-                    "fieldgate/<id>/nmea, serial ports bound to ids) and JT/T 808 "
-                    "terminals on their own TCP port, and store their fixes. "
+                    "fieldgate/<id>/nmea, serial ports bound to ids) and JT/T 808 and GT06 "
+                    "terminals on their own TCP ports, and store their fixes. "
                     "Each option also reads FIELDGATE_<NAME>; options win over variables.")
     add_db_option(parser)
     add_gateway_options(parser)
@@ -53,6 +54,8 @@ def add_gateway_options(parser: argparse.ArgumentParser) -> None:
                    help="TCP listener for NMEA terminals (env FIELDGATE_TCP)")
     t.add_argument("--jt808", metavar="HOST:PORT",
                    help="TCP listener for JT/T 808 terminals (env FIELDGATE_JT808)")
+    t.add_argument("--gt06", metavar="HOST:PORT",
+                   help="TCP listener for GT06 terminals (env FIELDGATE_GT06)")
     t.add_argument("--reuse-port", action="store_true", default=None,
                    help="SO_REUSEPORT: several gateway processes share the TCP port "
                         "(env FIELDGATE_REUSE_PORT)")

@@ -179,3 +179,19 @@ def test_jt808_captures_in_hex_and_binary(capsys, tmp_path: Path) -> None:
     assert "1 rejected (no_frame 1)" in err
     assert main(["decode", "--hex", str(hexfile)]) == 2
     assert "--hex is for binary protocols" in capsys.readouterr().err
+
+
+def test_gt06_capture_in_hex(capsys, tmp_path: Path) -> None:
+    from simulators.gt06 import Gt06Device
+
+    device = Gt06Device("868120300000001")
+    when = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+    capture = tmp_path / "gt06.hex"
+    capture.write_text("\n".join(p.hex() for p in (
+        device.login(), device.location(time=when, lat=22.5, lon=114.0, sats=9))) + "\n")
+    assert main(["decode", "--protocol", "gt06", "--hex", str(capture)]) == 0
+    out, err = capsys.readouterr()
+    [line] = [json.loads(x) for x in out.splitlines()]
+    assert (line["time"], line["lat"], line["lon"], line["sats"], line["terminal"]) == (
+        "2026-12-06T08:00:00Z", 22.5, 114.0, 9, "868120300000001")
+    assert "2 messages read" in err

@@ -1,0 +1,263 @@
+"""GT06 stream decoder: bytes in, records and the replies the terminal waits for out.
+
+The terminal logs in with its IMEI (0x01) and is that terminal from then on; location packets
+(0x10, 0x12, 0x22) become :class:`~devices.records.Fix` records (or
+:class:`~devices.records.NoFix` when not positioned), alarm packets (0x16, 0x26, 0x27) the same
+with their alarm in the :class:`~devices.status.DeviceStatus`. Status packets (0x13, 0x23) carry
+no position: their terminal information (ACC, charging, the alarm bits, voltage, signal) is kept
+and attached to the following location packets, which have none of their own. Login, status
+and alarm packets are answered with their serial number (queued, :meth:`take_output`); the
+time request (0x8A) with the time.
+
+Nothing here raises on input; every refusal is counted (:class:`~devices.reject.Reject`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from devices.gt06 import frame as wire
+from devices.gt06.messages import (
+    ANSWERED,
+    KMH_PER_KNOT,
+    LOCATION_PROTOCOLS,
+    STATUS_PROTOCOLS,
+    Gps,
+    Proto,
+    decode_gps,
+    decode_imei,
+    decode_string_reply,
+    encode_command,
+    encode_time,
+    status_from,
+)
+from devices.records import Fix, NoFix, Record
+from devices.reject import Reject
+from devices.stats import DecodeStats
+from devices.status import DeviceStatus
+
+MAX_COUNTED_TYPES = 64
+_NAMES = {p.value: p.name.lower() for p in Proto}
+_STARTS = (b"\x78\x78", b"\x79\x79")
+
+
+class CommandReply(NamedTuple):
+    """A 0x15/0x21 string reply: the terminal's answer to an online command."""
+
+    terminal: str | None
+    server_flag: int  #: the flag the command carried (fieldgate: the command's id)
+    text: str
+
+
+class Gt06Stream:
+    """Incremental decoder for one GT06 connection.
+
+    Args:
+        stats: counters to add to (shared by the gateway across connections).
+        terminal: a terminal id known from outside; a login names its own and wins.
+        max_frame: longest frame accepted, bytes.
+        clock: the time sent in answer to a time request.
+    """
+
+    protocol = "gt06"
+
+    def __init__(self, *, stats: DecodeStats | None = None, terminal: str | None = None,
+                 max_frame: int = wire.MAX_FRAME,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.stats = stats if stats is not None else DecodeStats()
+        self.terminal = terminal
+        self.max_frame = max_frame
+        self.sentences = 0
+        self.rejected = 0
+        self.replies: list[CommandReply] = []
+        self._clock = clock
+        self._buf = bytearray()
+        self._out = bytearray()
+        self._serial = 0
+        self._noise = False  # inside a run of bytes already counted as no_frame
+        self._status: DeviceStatus | None = None  # the last status packet's information
+
+    # -- framing ---------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[Record]:
+        out: list[Record] = []
+        buf = self._buf
+        buf += data
+        pos = 0
+        # the next short and long start pairs at or after pos, each searched again only once
+        # passed (searching both from every position would be quadratic on noise)
+        short = buf.find(_STARTS[0])
+        long = buf.find(_STARTS[1])
+        while True:
+            if 0 <= short < pos:
+                short = buf.find(_STARTS[0], pos)
+            if 0 <= long < pos:
+                long = buf.find(_STARTS[1], pos)
+            start = short if long < 0 or 0 <= short < long else long
+            if start < 0:
+                # keep a last byte that may begin a start pair; the rest is noise
+                keep = 1 if buf and buf[-1] in (0x78, 0x79) else 0
+                if len(buf) - keep > pos:
+                    self._noise_seen()
+                pos = max(pos, len(buf) - keep)
+                break
+            if start > pos:
+                self._noise_seen()
+            size = wire.frame_length(buf, start)
+            if size is None:
+                pos = start
+                break
+            if size > self.max_frame:
+                self._reject(Reject.OVERLONG)
+                pos = start + 2
+                self._noise = True  # the rest of that frame is not counted again
+                continue
+            if len(buf) < start + size:
+                pos = start
+                break
+            end = start + size
+            if buf[end - 2:end] != wire.STOP:
+                # no stop bytes where the length says: a start pair inside noise, or a length
+                # that lies; resynchronise on the next start pair (cheap: no CRC computed)
+                self._noise_seen()
+                pos = start + 2
+                continue
+            packet = wire.parse(bytes(buf[start:end]))
+            pos = end  # the stop bytes confirm the frame's bounds, whatever its CRC says
+            self._noise = False
+            if isinstance(packet, Reject):
+                self._reject(packet)
+                continue
+            self._dispatch(packet, out)
+        del buf[:pos]
+        return out
+
+    def flush(self) -> list[Record]:
+        if self._buf and not self._noise:
+            self._reject(Reject.TRUNCATED)
+        self._buf.clear()
+        self._noise = False
+        return []
+
+    def take_output(self) -> bytes:
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    def _noise_seen(self) -> None:
+        if not self._noise:
+            self._reject(Reject.NO_FRAME)
+            self._noise = True
+
+    # -- packets ---------------------------------------------------------------------------
+
+    def _dispatch(self, packet: wire.Packet, out: list[Record]) -> None:
+        proto = packet.protocol
+        content = packet.content
+        if proto == Proto.LOGIN:
+            imei = decode_imei(content)
+            if imei is None:
+                self._reject(Reject.MALFORMED)
+                return
+            self.terminal = imei
+        elif proto in LOCATION_PROTOCOLS:
+            if not self._location(packet, out):
+                return
+        elif proto == Proto.STATUS:
+            if len(content) < 5:
+                self._reject(Reject.TRUNCATED)
+                return
+            self._status = status_from(content[0], voltage_level=content[1], signal=content[2],
+                                       alarm_code=content[3])
+        elif proto == Proto.HEARTBEAT:
+            if len(content) < 4:
+                self._reject(Reject.TRUNCATED)
+                return
+            self._status = status_from(content[0],
+                                       power_v=int.from_bytes(content[1:3]) / 100,
+                                       signal=content[3])
+        elif proto in (Proto.STRING_REPLY, Proto.STRING_REPLY_LONG):
+            reply = decode_string_reply(content, proto == Proto.STRING_REPLY_LONG)
+            if reply is None:
+                self._reject(Reject.MALFORMED)
+                return
+            self.replies.append(CommandReply(self.terminal, *reply))
+        elif proto == Proto.TIME_REQUEST:
+            self._send(Proto.TIME_REQUEST, encode_time(self._clock()), packet.serial)
+        self._count(proto)
+        if proto in ANSWERED:
+            self._send(proto, b"", packet.serial)
+
+    def _location(self, packet: wire.Packet, out: list[Record]) -> bool:
+        content = packet.content
+        gps = decode_gps(content)
+        if gps is None:
+            self._reject(Reject.TRUNCATED)
+            return False
+        if not (-90.0 <= gps.lat <= 90.0 and -180.0 <= gps.lon <= 180.0):
+            self._reject(Reject.MALFORMED)
+            return False
+        proto = packet.protocol
+        status = self._status
+        rest = content[Gps.SIZE:]
+        if proto in STATUS_PROTOCOLS:
+            # an LBS block led by its length (which counts itself), then terminal information,
+            # voltage level, GSM signal and alarm
+            lbs = rest[0] if rest else 0
+            info = rest[max(lbs, 1):]
+            if len(info) < 4:
+                self._reject(Reject.TRUNCATED)
+                return False
+            status = status_from(info[0], voltage_level=info[1], signal=info[2],
+                                 alarm_code=info[3])
+        elif proto == Proto.GPS_LBS_2 and len(rest) >= 9:
+            # MCC, MNC (two bytes when the MCC's top bit says so), LAC, cell id, then ACC
+            acc_at = 9 if rest[0] & 0x80 else 8
+            if len(rest) > acc_at:
+                acc = bool(rest[acc_at])
+                status = (DeviceStatus(acc=acc) if status is None
+                          else replace(status, acc=acc))
+        return self._emit(gps, status, out)
+
+    def _emit(self, gps: Gps, status: DeviceStatus | None, out: list[Record]) -> bool:
+        if gps.positioned and gps.time is not None:
+            out.append(Fix(gps.time, gps.lat, gps.lon, gps.speed_kmh / KMH_PER_KNOT,
+                           float(gps.course), None, gps.sats, None, None, None, self.terminal,
+                           status))
+            self.stats.fixes += 1
+            return True
+        if gps.positioned:
+            self._reject(Reject.UNDATED)
+            return False
+        out.append(NoFix(gps.time, gps.sats, self.terminal, status))
+        self.stats.no_fixes += 1
+        return True
+
+    # -- counters and replies --------------------------------------------------------------
+
+    def _count(self, proto: int) -> None:
+        self.sentences += 1
+        name = _NAMES.get(proto) or f"0x{proto:02x}"
+        by_type = self.stats.by_type
+        if name not in by_type and len(by_type) >= MAX_COUNTED_TYPES:
+            name = "other"
+        by_type[name] = by_type.get(name, 0) + 1
+
+    def _reject(self, reason: Reject) -> None:
+        self.rejected += 1
+        self.stats.reject(reason)
+
+    def _send(self, proto: int, content: bytes, serial: int) -> None:
+        self._out += wire.build(proto, content, serial)
+
+    def command(self, text: str, *, server_flag: int) -> int:
+        """Queue an online command (0x80); returns the serial it was sent with. The terminal's
+        answer comes back as a :class:`CommandReply` carrying ``server_flag``."""
+        serial = self._serial
+        self._serial = (serial + 1) & 0xFFFF
+        self._out += wire.build(Proto.COMMAND, encode_command(text, server_flag=server_flag),
+                                serial)
+        return serial

@@ -1,0 +1,89 @@
+"""GT06 terminals on their own TCP port: the login identifies the connection (what came
+before it is held, then released into its session), login/status/alarm packets are answered,
+and the real writer stores the fixes in PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from devices.records import Fix
+from devices.status import Alarm
+from fieldgate.dburl import DatabaseURL
+from gateway import Gateway, GatewayConfig, TcpConfig
+from gateway.tcp import TcpServer
+from simulators.gt06 import Gt06Device
+from telemetry import Ingest
+from tests.gateway.memsink import MemorySink
+from tests.gateway.test_end_to_end import ingest_config, register, stored
+from tests.waiting import eventually
+
+T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+IMEI = "868120300000001"
+
+
+async def answered(device: Gt06Device, reader: asyncio.StreamReader, serial: int) -> int:
+    async with asyncio.timeout(5):
+        while serial not in device.traffic.answered:
+            device.receive(await reader.read(4096))
+    return device.traffic.answered[serial]
+
+
+async def test_login_status_locations_and_an_alarm() -> None:
+    sink = MemorySink()
+    server = TcpServer(config=TcpConfig(host="127.0.0.1", port=0, protocol="gt06"), sink=sink)
+    await server.start()
+    device = Gt06Device(IMEI)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        # a fix before the login: held until the terminal says who it is
+        writer.write(device.location(time=T0, lat=22.5, lon=114.0))
+        login = device.next_serial
+        writer.write(device.login())
+        assert await answered(device, reader, login) == 0x01
+        status = device.next_serial
+        writer.write(device.heartbeat(acc=False))
+        assert await answered(device, reader, status) == 0x13
+        writer.write(device.location(time=T0 + timedelta(seconds=10), lat=22.6, lon=114.1))
+        alarm = device.next_serial
+        writer.write(device.alarm(Alarm.POWER_CUT, time=T0 + timedelta(seconds=20), lat=22.7,
+                                  lon=114.2))
+        assert await answered(device, reader, alarm) == 0x16
+        await eventually(lambda: len(sink.records.get(IMEI, [])) == 3)
+        first, second, third = sink.records[IMEI]
+        assert isinstance(first, Fix) and first.time == T0 and first.terminal == IMEI
+        assert second.status is not None and second.status.acc is False
+        assert third.status is not None and Alarm.POWER_CUT in third.status.alarms
+        assert sink.opened[0].transport == "gt06"
+        writer.close()
+        await writer.wait_closed()
+        await eventually(lambda: len(sink.closed) == 1)
+    finally:
+        await server.close()
+    assert sink.closed[0].sentences == 5
+
+
+async def test_gt06_terminals_into_the_database(db: DatabaseURL, tmp_path: Path) -> None:
+    register(db, IMEI)
+    config = GatewayConfig(listeners=(TcpConfig(host="127.0.0.1", port=0, protocol="gt06"),))
+    times = [T0 + timedelta(seconds=i) for i in range(25)]
+    async with (Ingest(db=db, config=ingest_config(tmp_path)) as sink,
+                Gateway(config=config, sink=sink) as gateway):
+        reader, writer = await asyncio.open_connection("127.0.0.1",
+                                                       gateway.listeners["gt06"].port)
+        device = Gt06Device(IMEI)
+        writer.write(device.login())
+        for i, t in enumerate(times):
+            writer.write(device.location(time=t, lat=22.5 + i * 1e-4, lon=114.0, sats=9))
+        last = device.next_serial
+        writer.write(device.heartbeat())
+        await answered(device, reader, last)
+        await eventually(lambda: sink.metrics.fixes_stored >= 25, timeout=20)
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    rows = await stored(db, IMEI)
+    assert [r[0] for r in rows] == times
+    assert rows[0][1:] == (22.5, 114.0, None, 9)

@@ -4,6 +4,6 @@ Pure functions and small state machines: no sockets, no database. Records are de
 :mod:`devices.records`; NMEA 0183 lives in :mod:`devices.nmea`.
 """
 
-from devices.records import Fix, NoFix, Record
+from devices.records import Fix, NoFix, Record, StatusReport
 
-__all__ = ["Fix", "NoFix", "Record"]
+__all__ = ["Fix", "NoFix", "Record", "StatusReport"]

@@ -2,7 +2,8 @@
 
 One record per navigation epoch: a :class:`Fix` when the receiver reported a valid position,
 a :class:`NoFix` when it reported an epoch without one (RMC status ``V``, GGA quality 0, GSA mode
-1). Immutable and slotted: millions of them pass through the gateway every minute.
+1); and a :class:`StatusReport` when a binary protocol reports the terminal's state without a
+position. Immutable and slotted: millions of them pass through the gateway every minute.
 """
 
 from __future__ import annotations
@@ -60,4 +61,15 @@ class NoFix:
     status: DeviceStatus | None = None  #: as on :class:`Fix`: an alarm may come without a fix
 
 
-Record = Fix | NoFix
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """A report of the terminal's state without a position (GT06 status and heartbeat
+    packets): alarms, ignition, power. Not stored as a position; read by the health rules and
+    counted as the terminal being heard from."""
+
+    time: datetime | None  #: None when the report carries no time (the receive time applies)
+    terminal: str | None
+    status: DeviceStatus
+
+
+Record = Fix | NoFix | StatusReport

@@ -41,6 +41,7 @@ from fieldservice.db import session_factory, set_actor
 from fieldservice.errors import ServiceError, TransitionRefused
 from fieldservice.models import (
     OPEN_STATES,
+    Priority,
     Source,
     SwapKind,
     Terminal,
@@ -92,7 +93,16 @@ SUGGESTED_ACTIONS: Mapping[str, str] = {
     "reconnect_storm": "swap the SIM (network or SIM trouble)",
     "checksum_errors": "check the wiring between receiver and terminal (serial cable, "
                        "connectors, baud rate)",
+    "power_cut": "check the terminal's power wiring and fuse (main power reported off); "
+                 "if the wiring is sound, swap the terminal",
+    "low_voltage": "check the vehicle battery and the terminal's supply wiring and fuse",
+    "antenna": "check the GNSS antenna cable and connector (reported open or shorted); "
+               "replace the antenna if the cable is sound",
+    "gnss_fault": "swap the terminal (its GNSS module reports a fault)",
+    "sos": "call the driver now: the SOS button was pressed",
 }
+#: rules whose tickets are urgent (dispatched first, escalated on their own SLA)
+URGENT_RULES = frozenset({"sos"})
 SWAP_TERMINAL = "swap the terminal: {count} faults within {days:g} days on this terminal"
 
 
@@ -102,6 +112,8 @@ class TicketPolicy:
 
     Args:
         suggested_actions: per rule, what the technician should do first.
+        urgent_rules: rules whose tickets are urgent (a ticket an urgent fault joins becomes
+            urgent too).
         repeat_count: this many faults (archived ones excepted) of one terminal within
             ``repeat_window_s`` suggest swapping the terminal.
         repeat_window_s: window of ``repeat_count``.
@@ -112,6 +124,7 @@ class TicketPolicy:
     """
 
     suggested_actions: Mapping[str, str] = field(default_factory=lambda: dict(SUGGESTED_ACTIONS))
+    urgent_rules: frozenset[str] = URGENT_RULES
     repeat_count: int = 3
     repeat_window_s: float = 30 * 86400.0
     submit: bool = True
@@ -232,6 +245,12 @@ def describe(rule: str, evidence: Mapping[str, Any]) -> str:
     if rule == "reconnect_storm":
         return (f"{observed.get('opens_in_window')} reconnections within "
                 f"{_short(th.get('window_s'))} s")
+    if rule in ("power_cut", "low_voltage", "antenna", "gnss_fault", "sos"):
+        alarms = ", ".join(observed.get("alarms") or [rule])
+        extra = "; ".join(f"{k} {_short(observed[k])}" for k in ("power_v", "battery_v", "acc")
+                          if observed.get(k) is not None)
+        return (f"terminal reports {alarms} since {observed.get('reported_since')}"
+                + (f" ({extra})" if extra else ""))
     if rule == "checksum_errors":
         return (f"{observed.get('corrupt_lines')} of {observed.get('lines')} lines corrupt "
                 f"(rate {observed.get('rate')}, limit {_short(th.get('max_rate'))})")
@@ -433,8 +452,10 @@ class TicketConsumer:
         repeated = await self._recent_faults(session, ev["terminal_id"], ev["occurred_at"])
         order = await self._open_ticket(session, terminal)
         if order is None:
+            urgent = ev["rule"] in self.policy.urgent_rules
             order = await create_work_order(session, actor=HEALTH_ACTOR, data=WorkOrderCreate(
                 type=WorkOrderType.REPAIR, source=Source.AUTO_DETECTED,
+                priority=Priority.URGENT if urgent else Priority.NORMAL,
                 vehicle_id=binding.vehicle_pk,
                 symptoms=_bounded(SYMPTOMS_HEADER + line, SYMPTOMS_HEADER),
                 suggested_action=self._suggestion([ev["rule"]], repeated),
@@ -456,9 +477,13 @@ class TicketConsumer:
             rules = [f.rule for f in await self._ticket_faults(session, order.id)]
             header = SYMPTOMS_HEADER if (order.symptoms or "").startswith(SYMPTOMS_HEADER) else ""
             symptoms = f"{order.symptoms}\n{line}" if order.symptoms else SYMPTOMS_HEADER + line
+            urgent = (ev["rule"] in self.policy.urgent_rules
+                      and order.priority is not Priority.URGENT)
             await self._update(session, order, symptoms=_bounded(symptoms, header),
                                suggested_action=self._suggestion(rules, repeated),
-                               log=f"{ev['rule']} opened (appended)")
+                               log=f"{ev['rule']} opened (appended)"
+                                   + ("; ticket made urgent" if urgent else ""),
+                               priority=Priority.URGENT if urgent else None)
             outcome = f"appended to ticket {order.number}"
         if fault is not None and fault.state == FaultState.CLEARED:
             # its clearing was handled first (another consumer), before this link existed
@@ -497,7 +522,8 @@ class TicketConsumer:
 
     async def _update(self, session: AsyncSession, order: WorkOrder, *, log: str,
                       at: datetime | None = None, symptoms: str | None = None,
-                      suggested_action: str | None = None) -> None:
+                      suggested_action: str | None = None,
+                      priority: Priority | None = None) -> None:
         line = f"- {_stamp(at or utcnow())} {log}"
         description = (f"{order.description}\n{line}" if order.description
                        else LOG_HEADER + line)
@@ -507,6 +533,8 @@ class TicketConsumer:
             changes["symptoms"] = symptoms
         if suggested_action is not None:
             changes["suggested_action"] = suggested_action
+        if priority is not None:
+            changes["priority"] = priority
         await update_work_order(session, actor=HEALTH_ACTOR, order_pk=order.id,
                                 data=WorkOrderUpdate(version=order.version, **changes))
 

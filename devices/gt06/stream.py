@@ -15,7 +15,6 @@ Nothing here raises on input; every refusal is counted (:class:`~devices.reject.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -34,7 +33,7 @@ from devices.gt06.messages import (
     encode_time,
     status_from,
 )
-from devices.records import Fix, NoFix, Record
+from devices.records import Fix, NoFix, Record, StatusReport
 from devices.reject import Reject
 from devices.stats import DecodeStats
 from devices.status import DeviceStatus
@@ -78,7 +77,6 @@ class Gt06Stream:
         self._out = bytearray()
         self._serial = 0
         self._noise = False  # inside a run of bytes already counted as no_frame
-        self._status: DeviceStatus | None = None  # the last status packet's information
 
     # -- framing ---------------------------------------------------------------------------
 
@@ -170,15 +168,15 @@ class Gt06Stream:
             if len(content) < 5:
                 self._reject(Reject.TRUNCATED)
                 return
-            self._status = status_from(content[0], voltage_level=content[1], signal=content[2],
-                                       alarm_code=content[3])
+            out.append(StatusReport(None, self.terminal, status_from(
+                content[0], voltage_level=content[1], signal=content[2],
+                alarm_code=content[3])))
         elif proto == Proto.HEARTBEAT:
             if len(content) < 4:
                 self._reject(Reject.TRUNCATED)
                 return
-            self._status = status_from(content[0],
-                                       power_v=int.from_bytes(content[1:3]) / 100,
-                                       signal=content[3])
+            out.append(StatusReport(None, self.terminal, status_from(
+                content[0], power_v=int.from_bytes(content[1:3]) / 100, signal=content[3])))
         elif proto in (Proto.STRING_REPLY, Proto.STRING_REPLY_LONG):
             reply = decode_string_reply(content, proto == Proto.STRING_REPLY_LONG)
             if reply is None:
@@ -201,11 +199,11 @@ class Gt06Stream:
             self._reject(Reject.MALFORMED)
             return False
         proto = packet.protocol
-        status = self._status
-        rest = content[Gps.SIZE:]
+        status: DeviceStatus | None = None
         if proto in STATUS_PROTOCOLS:
             # an LBS block led by its length (which counts itself), then terminal information,
             # voltage level, GSM signal and alarm
+            rest = content[Gps.SIZE:]
             lbs = rest[0] if rest else 0
             info = rest[max(lbs, 1):]
             if len(info) < 4:
@@ -213,13 +211,6 @@ class Gt06Stream:
                 return False
             status = status_from(info[0], voltage_level=info[1], signal=info[2],
                                  alarm_code=info[3])
-        elif proto == Proto.GPS_LBS_2 and len(rest) >= 9:
-            # MCC, MNC (two bytes when the MCC's top bit says so), LAC, cell id, then ACC
-            acc_at = 9 if rest[0] & 0x80 else 8
-            if len(rest) > acc_at:
-                acc = bool(rest[acc_at])
-                status = (DeviceStatus(acc=acc) if status is None
-                          else replace(status, acc=acc))
         return self._emit(gps, status, out)
 
     def _emit(self, gps: Gps, status: DeviceStatus | None, out: list[Record]) -> bool:

@@ -14,6 +14,11 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "AntennaThresholds": "telemetry.health.config",
+    "GnssFaultThresholds": "telemetry.health.config",
+    "LowVoltageThresholds": "telemetry.health.config",
+    "PowerCutThresholds": "telemetry.health.config",
+    "SosThresholds": "telemetry.health.config",
     "ChecksumErrorThresholds": "telemetry.health.config",
     "ClearReason": "telemetry.health.store",
     "ClockDriftThresholds": "telemetry.health.config",
@@ -51,7 +56,9 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "SWEEP_LOCK_KEY", "ChecksumErrorThresholds", "ClearReason", "ClockDriftThresholds",
+    "SWEEP_LOCK_KEY", "AntennaThresholds", "GnssFaultThresholds", "LowVoltageThresholds",
+    "PowerCutThresholds", "SosThresholds", "ChecksumErrorThresholds", "ClearReason",
+    "ClockDriftThresholds",
     "FaultEvent", "FaultEventKind", "FaultRow", "FaultState", "FaultStore", "HealthConfig",
     "HealthConfigError", "HealthError", "HealthMonitor", "HealthRunner", "HealthSink",
     "HealthStack", "MonitorStats", "NoFixThresholds", "OfflineSweeper", "OfflineThresholds",

@@ -1,4 +1,5 @@
-"""The built-in rules: what a plain NMEA terminal's stream can tell about its health.
+"""The built-in rules: what a plain NMEA terminal's stream can tell about its health, and
+(:mod:`telemetry.health.alarm_rules`) what binary protocols' terminals report about themselves.
 
 Each rule reads the window counters that the monitor folds from the stream (see
 :mod:`telemetry.health.terminal`) and returns one :class:`Verdict`; hysteresis and fault events
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from telemetry.health.alarm_rules import ALARM_RULES
 from telemetry.health.config import (
     ChecksumErrorThresholds,
     ClockDriftThresholds,
@@ -175,5 +177,5 @@ class ChecksumErrorRule(Rule):
 
 BUILTIN_RULES: tuple[type[Rule], ...] = (
     OfflineRule, NoFixRule, PoorAccuracyRule, PositionJumpRule, ClockDriftRule,
-    ReconnectStormRule, ChecksumErrorRule,
+    ReconnectStormRule, ChecksumErrorRule, *ALARM_RULES,
 )

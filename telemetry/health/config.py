@@ -142,6 +142,48 @@ class ChecksumErrorThresholds(Thresholds):
             raise HealthConfigError("ChecksumErrorThresholds.reasons must be a list of strings")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PowerCutThresholds(Thresholds):
+    """``power_cut``: the terminal reports its main power off (alarm word). Terminals debounce
+    it themselves: it opens at once and clears after ``clear_after_s`` without it."""
+
+    open_after_s: float = 0.0
+    clear_after_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LowVoltageThresholds(Thresholds):
+    """``low_voltage``: the terminal reports its supply voltage low for ``open_after_s`` (a
+    cranking engine dips it for seconds)."""
+
+    open_after_s: float = 60.0
+    clear_after_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AntennaThresholds(Thresholds):
+    """``antenna``: the terminal reports its GNSS antenna open or short-circuited."""
+
+    open_after_s: float = 60.0
+    clear_after_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GnssFaultThresholds(Thresholds):
+    """``gnss_fault``: the terminal reports its GNSS module faulty."""
+
+    open_after_s: float = 60.0
+    clear_after_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SosThresholds(Thresholds):
+    """``sos``: the emergency button; opens at the first report (an urgent ticket)."""
+
+    open_after_s: float = 0.0
+    clear_after_s: float = 600.0
+
+
 #: Terminal states the rules ignore: hardware that is not supposed to be in service.
 DEFAULT_IGNORED_STATES = frozenset({"returned", "scrapped", "faulty"})
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from devices.records import Fix, NoFix
+from devices.records import Fix, NoFix, StatusReport
+from devices.status import Alarm, DeviceStatus
 from gateway.sink import SessionInfo
 from telemetry.health.config import HealthConfig, Thresholds
 from telemetry.health.geo import _M_PER_DEG, distance_m
@@ -215,8 +216,19 @@ class HealthMonitor:
         newest: Fix | None = None
         max_hdop, min_sats = st.max_hdop, st.min_sats
         jump_min_m = st.jump_min_m
+        newest_status: DeviceStatus | None = None
+        n_status = 0
+        alarms: frozenset[Alarm] = frozenset()
         for rec in records:
             cls = rec.__class__
+            if cls is Fix or cls is NoFix or cls is StatusReport:
+                # binary protocols' alarm and status words (None for NMEA)
+                status = rec.status
+                if status is not None:
+                    newest_status = status
+                    n_status += 1
+                    if status.alarms:
+                        alarms |= status.alarms
             if cls is Fix:
                 n_fix += 1
                 if in_run is not True:
@@ -266,6 +278,24 @@ class HealthMonitor:
         if n_nofix:
             st.w_nofixes += n_nofix
             st.t_nofixes += n_nofix
+        if n_status:
+            self._fold_status(st, newest_status, n_status, alarms, now)
+
+    @staticmethod
+    def _fold_status(st: TerminalHealth, newest: DeviceStatus | None, n: int,
+                     alarms: frozenset[Alarm], now: float) -> None:
+        """The statuses of one read: counted, their alarms gathered for the window; the
+        newest kept, with when each of its alarms began."""
+        st.w_status += n
+        if alarms:
+            st.w_alarms |= alarms
+        st.status = newest
+        current = newest.alarms if newest is not None else frozenset()
+        since = st.alarm_since
+        for alarm in alarms | current:
+            since.setdefault(alarm, now)
+        for alarm in [a for a in since if a not in current and a not in alarms]:
+            del since[alarm]
 
     @staticmethod
     def _check_jump(st: TerminalHealth, a: Fix, b: Fix, dt: float, now: float) -> None:

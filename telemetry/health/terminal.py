@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devices.records import Fix
+from devices.status import Alarm, DeviceStatus
 from gateway.sink import SessionInfo
 from telemetry.health.config import (
     ChecksumErrorThresholds,
@@ -83,7 +84,9 @@ class TerminalHealth:
         "in_fix_run", "run_since", "last_fix", "last_fix_rx",
         # evaluation window
         "w_records", "w_fixes", "w_nofixes", "w_poor", "w_drift", "w_drift_fix", "w_lines",
-        "w_corrupt",
+        "w_corrupt", "w_status", "w_alarms",
+        # what the terminal last said about itself (binary protocols' status words)
+        "status", "alarm_since",
         # sliding windows of events
         "jumps", "last_jump", "opens", "last_open",
         # totals since the monitor started (evidence)
@@ -115,6 +118,12 @@ class TerminalHealth:
         self.w_drift: float | None = None
         self.w_drift_fix: Fix | None = None
         self.w_lines = self.w_corrupt = 0
+        #: records with a terminal status in the window, and every alarm they carried
+        self.w_status = 0
+        self.w_alarms: frozenset[Alarm] = frozenset()
+        self.status: DeviceStatus | None = None  #: the newest status
+        #: when each alarm of the newest status was first reported in its current run
+        self.alarm_since: dict[Alarm, float] = {}
         self.jumps: deque[float] = deque(maxlen=_JUMP.count)
         self.last_jump: dict[str, Any] | None = None
         self.opens: deque[float] = deque(maxlen=_STORM.count)
@@ -169,3 +178,5 @@ class TerminalHealth:
         self.w_drift = None
         self.w_drift_fix = None
         self.w_lines = self.w_corrupt = 0
+        self.w_status = 0
+        self.w_alarms = frozenset()

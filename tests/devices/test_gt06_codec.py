@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices.gt06 import Gt06Stream, Proto, build, crc_itu, parse
-from devices.records import Fix, NoFix
+from devices.records import Fix, NoFix, StatusReport
 from devices.reject import Reject
 from devices.status import Alarm
 from simulators.gt06 import Gt06Device
@@ -41,16 +41,17 @@ def test_location_alarm_and_status_round_trip():
     stream = Gt06Stream()
     assert stream.feed(device.login()) == []
     assert stream.terminal == IMEI
-    stream.feed(device.heartbeat(acc=False, voltage_level=4, signal=3))
+    [report] = stream.feed(device.heartbeat(acc=False, voltage_level=4, signal=3))
+    assert isinstance(report, StatusReport) and report.terminal == IMEI
+    assert report.status.acc is False and report.status.signal == 3
+    assert report.status.attributes["voltage_level"] == 4 and not report.status.alarms
     [fix] = stream.feed(device.location(time=WHEN, lat=-22.9, lon=-43.2, speed_kmh=60,
                                         course=271, sats=11))
     assert isinstance(fix, Fix) and fix.terminal == IMEI and fix.time == WHEN
     assert fix.lat == pytest.approx(-22.9, abs=1e-6) and fix.lon == pytest.approx(-43.2, abs=1e-6)
     assert (fix.course, fix.sats) == (271.0, 11)
     assert fix.speed_kn == pytest.approx(60 / 1.852)
-    # the status packet's terminal information travels on the fix
-    assert fix.status is not None and fix.status.acc is False and fix.status.signal == 3
-    assert fix.status.attributes["voltage_level"] == 4
+    assert fix.status is None  # a GPS packet carries no terminal information
     [alarm] = stream.feed(device.alarm(Alarm.POWER_CUT, time=WHEN, lat=1.0, lon=2.0))
     assert alarm.status is not None and Alarm.POWER_CUT in alarm.status.alarms
     [nofix] = stream.feed(device.location(time=WHEN, lat=0, lon=0, positioned=False))
@@ -74,6 +75,8 @@ def test_alarm_codes(alarm):
     device = Gt06Device(IMEI)
     [fix] = Gt06Stream(terminal=IMEI).feed(device.alarm(alarm, time=WHEN, lat=1, lon=1))
     assert fix.status is not None and alarm in fix.status.alarms
+    [report] = Gt06Stream(terminal=IMEI).feed(device.heartbeat(alarm=alarm))
+    assert alarm in report.status.alarms
 
 
 def test_an_online_command_and_its_answer():

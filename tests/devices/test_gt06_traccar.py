@@ -2,11 +2,12 @@
 
 Traccar turns nearly every GT06 message into a "position": status, heartbeat, information,
 LBS, Wi-Fi and command-reply messages get the terminal's last known location. fieldgate makes
-records of GNSS reports only (the packets that carry a GPS block); the terminal information of
-status packets travels on the following fixes. So:
+positions of GNSS reports only (the packets that carry a GPS block), and status reports of
+status packets. So:
 
 - a packet with a GPS block must give a record where Traccar gives a position, and none where
   it gives none, except the listed model variants and the frames with a wrong CRC;
+- status and heartbeat packets give one status report each (no position);
 - any other packet gives no record and no rejection (counted by its protocol number), except
   the listed damaged ones.
 """
@@ -20,6 +21,7 @@ import pytest
 
 from devices.gt06 import Gt06Stream
 from devices.gt06.messages import LOCATION_PROTOCOLS
+from devices.records import StatusReport
 from devices.reject import Reject
 
 VECTORS = Path(__file__).parents[1] / "fixtures" / "traccar"
@@ -81,6 +83,8 @@ def test_vector(row):
         assert bool(records) == (row["assert"] in POSITIVE)
         for record in records:
             assert record.terminal == "864000000000000"
+    elif _protocol(payload) in (0x13, 0x23):
+        assert [type(r) for r in records] == [StatusReport]
     else:
         assert records == []
         assert stream.sentences >= 1  # one frame, or several in one payload

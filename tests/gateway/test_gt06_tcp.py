@@ -9,7 +9,7 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from devices.records import Fix
+from devices.records import Fix, StatusReport
 from devices.status import Alarm
 from fieldgate.dburl import DatabaseURL
 from gateway import Gateway, GatewayConfig, TcpConfig
@@ -51,10 +51,11 @@ async def test_login_status_locations_and_an_alarm() -> None:
         writer.write(device.alarm(Alarm.POWER_CUT, time=T0 + timedelta(seconds=20), lat=22.7,
                                   lon=114.2))
         assert await answered(device, reader, alarm) == 0x16
-        await eventually(lambda: len(sink.records.get(IMEI, [])) == 3)
-        first, second, third = sink.records[IMEI]
+        await eventually(lambda: len(sink.records.get(IMEI, [])) == 4)
+        first, status_report, second, third = sink.records[IMEI]
         assert isinstance(first, Fix) and first.time == T0 and first.terminal == IMEI
-        assert second.status is not None and second.status.acc is False
+        assert isinstance(status_report, StatusReport) and status_report.status.acc is False
+        assert isinstance(second, Fix) and second.status is None
         assert third.status is not None and Alarm.POWER_CUT in third.status.alarms
         assert sink.opened[0].transport == "gt06"
         writer.close()

@@ -79,8 +79,8 @@ def test_invalid_settings_are_one_clear_error(argv: list[str], message: str,
 def test_unknown_rule_or_bad_file_is_refused(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FIELDGATE_HEALTH_CONFIG", raising=False)
-    with pytest.raises(HealthConfigError, match="unknown health rule 'power_cut'"):
-        health_settings_from(parse("--health-disable", "power_cut")).to_config()
+    with pytest.raises(HealthConfigError, match="unknown health rule 'power_kut'"):
+        health_settings_from(parse("--health-disable", "power_kut")).to_config()
     bad = tmp_path / "bad.toml"
     bad.write_text("[rules.no_fix\n")
     with pytest.raises(HealthConfigError, match="not valid TOML"):

@@ -36,7 +36,7 @@ class StatusWord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LowVoltageThresholds(Thresholds):
+class SupplyVoltageThresholds(Thresholds):
     open_after_s: float = 30.0
     clear_after_s: float = 30.0
     min_supply_mv: int = 11_000
@@ -50,9 +50,9 @@ class _Supply:
         self.seen = 0
 
 
-class LowVoltageRule(Rule):
-    name = "low_voltage"
-    thresholds_type = LowVoltageThresholds
+class SupplyVoltageRule(Rule):
+    name = "supply_voltage"
+    thresholds_type = SupplyVoltageThresholds
     record_types = (StatusWord,)
     summary = "supply voltage below the minimum (status word)"
 
@@ -65,7 +65,7 @@ class LowVoltageRule(Rule):
         if memory.lowest_mv is None or record.supply_mv < memory.lowest_mv:
             memory.lowest_mv = record.supply_mv
 
-    def evaluate(self, terminal: TerminalHealth, thresholds: LowVoltageThresholds,
+    def evaluate(self, terminal: TerminalHealth, thresholds: SupplyVoltageThresholds,
                  memory: _Supply, now: float) -> Verdict | None:
         if memory.lowest_mv is None:
             return None
@@ -76,9 +76,9 @@ class LowVoltageRule(Rule):
 
 def test_a_registered_status_word_rule_opens_and_clears_through_the_same_engine() -> None:
     registry = default_registry()
-    registry.register(LowVoltageRule())
+    registry.register(SupplyVoltageRule())
     clock = Clock()
-    config = HealthConfig(rules={"low_voltage": LowVoltageThresholds(open_after_s=10,
+    config = HealthConfig(rules={"supply_voltage": SupplyVoltageThresholds(open_after_s=10,
                                                                       clear_after_s=5)})
     monitor = HealthMonitor(config=config, registry=registry, clock=clock)
     s = session("JT808-1", clock)
@@ -89,17 +89,17 @@ def test_a_registered_status_word_rule_opens_and_clears_through_the_same_engine(
         now = datetime.fromtimestamp(clock.now, UTC)
         monitor.observe(s, [car.fix(), StatusWord(time=now, supply_mv=volts)])
         events += monitor.tick()
-    assert [(e.rule, str(e.kind)) for e in events] == [("low_voltage", "opened"),
-                                                       ("low_voltage", "cleared")]
+    assert [(e.rule, str(e.kind)) for e in events] == [("supply_voltage", "opened"),
+                                                       ("supply_voltage", "cleared")]
     assert events[0].evidence["observed"]["lowest_supply_mv"] == 10_100
     assert events[0].evidence["thresholds"]["min_supply_mv"] == 11_000
 
 
 def test_the_default_registry_is_fresh_each_time() -> None:
     registry = default_registry()
-    registry.register(LowVoltageRule())
-    assert "low_voltage" in registry
-    assert "low_voltage" not in default_registry()
+    registry.register(SupplyVoltageRule())
+    assert "supply_voltage" in registry
+    assert "supply_voltage" not in default_registry()
 
 
 def test_duplicate_and_nameless_rules_are_refused() -> None:
@@ -115,8 +115,8 @@ def test_duplicate_and_nameless_rules_are_refused() -> None:
 
 
 def test_thresholds_for_an_unknown_rule_fail_at_startup() -> None:
-    with pytest.raises(UnknownRuleError, match="unknown health rule 'low_voltage'"):
-        HealthMonitor(config=HealthConfig(rules={"low_voltage": LowVoltageThresholds()}))
+    with pytest.raises(UnknownRuleError, match="unknown health rule 'supply_voltage'"):
+        HealthMonitor(config=HealthConfig(rules={"supply_voltage": SupplyVoltageThresholds()}))
     with pytest.raises(UnknownRuleError):
         HealthMonitor(config=HealthConfig(models={"T55": {"nope": {"x": 1}}}))
 
@@ -144,6 +144,8 @@ def test_ratios_above_one_are_refused() -> None:
 def test_describe_lists_every_rule_with_its_defaults() -> None:
     described = {d["name"]: d for d in default_registry().describe()}
     assert set(described) == {"offline", "no_fix", "poor_accuracy", "position_jump",
-                              "clock_drift", "reconnect_storm", "checksum_errors"}
+                              "clock_drift", "reconnect_storm", "checksum_errors",
+                              "power_cut", "low_voltage", "antenna", "gnss_fault", "sos"}
+    assert described["sos"]["defaults"]["open_after_s"] == 0.0
     assert described["offline"]["kind"] == "sweep"
     assert described["no_fix"]["defaults"]["open_after_s"] == 300.0

@@ -37,6 +37,11 @@ class StateDelta:
     rejected: int = 0
     fixes: int = 0
     connects: int = 0
+    #: the newest status the terminal reported in the batch (binary protocols): ignition,
+    #: its alarms' names comma-separated, and when it arrived; None: no status in the batch
+    acc: bool | None = None
+    alarms: str | None = None
+    status_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -202,7 +207,7 @@ def _state_json(d: StateDelta) -> dict[str, Any]:
         "connected": d.connected, "connected_at": _dt(d.connected_at),
         "disconnected_at": _dt(d.disconnected_at), "fix": _fix_json(d.fix),
         "sentences": d.sentences, "rejected": d.rejected, "fixes": d.fixes,
-        "connects": d.connects,
+        "connects": d.connects, "acc": d.acc, "alarms": d.alarms, "status_at": _dt(d.status_at),
     }
 
 
@@ -213,6 +218,8 @@ def _state_from(v: dict[str, Any]) -> StateDelta:
         disconnected_at=_parse_dt(v["disconnected_at"]), fix=_fix_from(v["fix"]),
         sentences=int(v["sentences"]), rejected=int(v["rejected"]), fixes=int(v["fixes"]),
         connects=int(v["connects"]),
+        # spooled before the status columns existed: no status
+        acc=v.get("acc"), alarms=v.get("alarms"), status_at=_parse_dt(v.get("status_at")),
     )
 
 

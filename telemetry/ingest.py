@@ -225,6 +225,13 @@ class Ingest:
             if last is not None:
                 st.fixes += n_fixes
                 st.fix = newer(st.fix, last)
+            for record in reversed(records):  # the newest status (binary protocols)
+                reported = record.status
+                if reported is not None:
+                    st.acc = reported.acc
+                    st.alarms = ",".join(sorted(reported.alarms))
+                    st.status_at = now
+                    break
         if status is not _REGISTERED:
             self._sighting(pb, tid, session, now, len(records), last, n_fixes)
             if status is _UNDETERMINED:

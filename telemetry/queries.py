@@ -82,6 +82,9 @@ class TerminalState:
     rejected: int
     fixes: int
     connects: int
+    acc: bool | None  #: ignition, as the terminal last reported it (binary protocols)
+    alarms: str | None  #: the newest status's alarms, comma-separated ("" for none)
+    status_at: datetime | None
     updated_at: datetime
 
 
@@ -101,7 +104,7 @@ class UnknownTerminal:
 
 
 _TIME_COLUMNS = {"fix_time", "received_at", "connected_at", "disconnected_at", "last_seen_at",
-                 "last_fix_time", "updated_at", "first_seen_at"}
+                 "last_fix_time", "updated_at", "first_seen_at", "status_at"}
 _UNKNOWN_SELECT = (
     f"SELECT {', '.join('u.' + c for c in UNKNOWN_COLUMNS)} FROM unknown_terminals u "
     "WHERE {registered_filter} ORDER BY u.last_seen_at DESC"
@@ -119,6 +122,8 @@ def _converter(columns: tuple[str, ...], sqlite: bool) -> Callable[[tuple], tupl
                 for c in columns]
     if "connected" in columns:
         conv[columns.index("connected")] = bool
+    if "acc" in columns:  # SQLite keeps booleans as integers
+        conv[columns.index("acc")] = lambda v: None if v is None else bool(v)
 
     def convert(row: tuple) -> tuple:
         return tuple(v if f is None else f(v) for f, v in zip(conv, row, strict=True))

@@ -52,7 +52,7 @@ _STATE_STAGING_COLS = STATE_COLUMNS[:-1]  # updated_at comes from now()
 _STATE_TYPES = [
     "text", "text", "text", "bool", "timestamptz", "timestamptz", "timestamptz", "timestamptz",
     "float8", "float8", "float4", "float4", "float4", "int2", "float4", "int2", "int8", "int8",
-    "int8", "int8",
+    "int8", "int8", "bool", "text", "timestamptz",
 ]
 SETUP = (
     "CREATE TEMP TABLE IF NOT EXISTS positions_staging (LIKE positions) ON COMMIT DELETE ROWS",
@@ -224,7 +224,8 @@ class PostgresStore:
                     fix = fix_columns(sd.fix) or _NO_FIX
                     row = (tid, sd.transport, sd.remote_addr, sd.connected, sd.connected_at,
                            sd.disconnected_at, sd.last_seen_at, *fix, sd.sentences,
-                           sd.rejected, sd.fixes, sd.connects)
+                           sd.rejected, sd.fixes, sd.connects, sd.acc, sd.alarms,
+                           sd.status_at)
                     for column, value in zip(columns, row, strict=True):
                         column.append(value)
                 await cur.execute(UPSERT_STATES, columns)

@@ -13,10 +13,14 @@ from telemetry.config import UNREGISTERED_STATES
 STATE_COLUMNS = (
     "terminal_id", "transport", "remote_addr", "connected", "connected_at", "disconnected_at",
     "last_seen_at", "last_fix_time", "lat", "lon", "speed_kn", "course_deg", "alt_m", "sats",
-    "hdop", "fix_quality", "sentences", "rejected", "fixes", "connects", "updated_at",
+    "hdop", "fix_quality", "sentences", "rejected", "fixes", "connects", "acc", "alarms",
+    "status_at", "updated_at",
 )
 _FIX_COLUMNS = ("last_fix_time", "lat", "lon", "speed_kn", "course_deg", "alt_m", "sats", "hdop",
                 "fix_quality")
+_STATUS_COLUMNS = ("acc", "alarms", "status_at")
+_NEWER_STATUS = ("excluded.status_at IS NOT NULL AND (t.status_at IS NULL "
+                 "OR excluded.status_at >= t.status_at)")
 _NEWER_FIX = ("excluded.last_fix_time IS NOT NULL AND (t.last_fix_time IS NULL "
               "OR excluded.last_fix_time > t.last_fix_time)")
 
@@ -34,6 +38,9 @@ STATE_UPSERT_TAIL = (
     + ", "
     + ", ".join(f"{c} = t.{c} + excluded.{c}" for c in ("sentences", "rejected", "fixes",
                                                          "connects"))
+    + ", "
+    + ", ".join(f"{c} = CASE WHEN {_NEWER_STATUS} THEN excluded.{c} ELSE t.{c} END"
+                for c in _STATUS_COLUMNS)
     + ", updated_at = excluded.updated_at"
 )
 

@@ -172,7 +172,8 @@ class SQLiteStore:
             state_rows.append((
                 tid, sd.transport, sd.remote_addr, sd.connected, _ts(sd.connected_at),
                 _ts(sd.disconnected_at), _ts(sd.last_seen_at), *fix_values, sd.sentences,
-                sd.rejected, sd.fixes, sd.connects, _ts(now),
+                sd.rejected, sd.fixes, sd.connects, sd.acc, sd.alarms, _ts(sd.status_at),
+                _ts(now),
             ))
         if state_rows:
             conn.executemany(UPSERT_STATE, state_rows)

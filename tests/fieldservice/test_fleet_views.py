@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from devices.records import Fix
+from devices.status import Alarm, DeviceStatus
 from fieldservice.roles import Role
 from gateway.sink import SessionInfo, Transport
 from telemetry import Ingest, IngestConfig
@@ -13,7 +14,8 @@ from tests.fieldservice.factories import make_terminal, ok, terminal_id
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
 
-async def _report(db, tmp_path, tid: str, fixes: int, *, close: bool) -> None:
+async def _report(db, tmp_path, tid: str, fixes: int, *, close: bool,
+                  status: DeviceStatus | None = None) -> None:
     config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02, retry_initial=0.02,
                           retry_max=0.2, shutdown_timeout=5.0, spool_fsync=False)
     session = SessionInfo(terminal_id=tid, transport=Transport.TCP, remote="10.0.0.7:4100",
@@ -22,7 +24,8 @@ async def _report(db, tmp_path, tid: str, fixes: int, *, close: bool) -> None:
         await sink.session_opened(session)
         await sink.publish(session, [
             Fix(time=T0 + timedelta(seconds=i), lat=39.9 + i * 1e-4, lon=116.4, speed_kn=20.0,
-                sats=9, hdop=0.8, fix_quality=1, terminal=tid) for i in range(fixes)])
+                sats=9, hdop=0.8, fix_quality=1, terminal=tid, status=status)
+            for i in range(fixes)])
         if close:
             await sink.session_closed(session)
 
@@ -46,6 +49,7 @@ async def test_latest_state_track_and_unknown_terminals(db, tmp_path, client, st
 
     one = ok(await client.get(f"/api/fleet/terminals/{known}", headers=dispatcher.headers))
     assert one["terminal_id"] == known
+    assert (one["acc"], one["alarms"], one["status_at"]) == (None, [], None)  # NMEA: no status
 
     track = ok(await client.get(
         f"/api/fleet/terminals/{known}/track", headers=dispatcher.headers,
@@ -57,6 +61,17 @@ async def test_latest_state_track_and_unknown_terminals(db, tmp_path, client, st
     unknown = ok(await client.get("/api/fleet/unknown-terminals", headers=installer.headers))
     assert [u["terminal_id"] for u in unknown] == [stranger]
     assert unknown[0]["message_count"] >= 1
+
+
+async def test_ignition_and_alarms_of_binary_terminals(db, tmp_path, client, staff):
+    dispatcher, installer = staff[Role.DISPATCHER], staff[Role.INSTALLER]
+    known = terminal_id()
+    await make_terminal(client, installer.headers, terminal_id=known)
+    await _report(db, tmp_path, known, 2, close=False, status=DeviceStatus(
+        acc=False, alarms=frozenset({Alarm.POWER_CUT})))
+    one = ok(await client.get(f"/api/fleet/terminals/{known}", headers=dispatcher.headers))
+    assert one["acc"] is False and one["alarms"] == ["power_cut"]
+    assert one["status_at"] is not None
 
 
 async def test_errors_are_clear(client, staff):

@@ -260,3 +260,37 @@ async def test_postgres_store_direct_copy_falls_back_on_duplicates(pg_db: Databa
     finally:
         await store.close()
     assert len(position_keys(pg_db, "T-1")) == 15 + DIRECT_RETRY_AFTER + 1
+
+
+async def test_the_newest_status_is_kept_beside_the_last_fix(db: DatabaseURL,
+                                                            tmp_path: Path) -> None:
+    from devices.records import StatusReport
+    from devices.status import Alarm, DeviceStatus
+
+    register(db, "13900000201", "NMEA-1")
+    async with Ingest(db=db, config=config(tmp_path)) as sink:
+        s = session("13900000201", Transport.TCP)
+        await sink.session_opened(s)
+        on = DeviceStatus(acc=True)
+        await sink.publish(s, [Fix(time=BASE, lat=31.0, lon=121.0, status=on)])
+        await sink.flush()
+        cut = DeviceStatus(acc=False, alarms=frozenset({Alarm.POWER_CUT, Alarm.ANTENNA_OPEN}))
+        await sink.publish(s, [StatusReport(None, "13900000201", cut)])
+        nmea = session("NMEA-1")
+        await sink.session_opened(nmea)
+        await sink.publish(nmea, fixes(2))
+        await sink.flush()
+        async with TelemetryReader(db) as reader:
+            state = await reader.latest_state("13900000201")
+            plain = await reader.latest_state("NMEA-1")
+        # a later batch without a status leaves it as it was
+        await sink.publish(s, fixes(1, start=BASE + timedelta(minutes=1)))
+        await sink.flush()
+        async with TelemetryReader(db) as reader:
+            later = await reader.latest_state("13900000201")
+    assert state is not None and plain is not None and later is not None
+    assert state.acc is False and state.alarms == "antenna_open,power_cut"
+    assert state.status_at is not None and state.last_fix_time == BASE  # the fix stays
+    assert (plain.acc, plain.alarms, plain.status_at) == (None, None, None)
+    assert (later.acc, later.alarms, later.status_at) == (False, "antenna_open,power_cut",
+                                                          state.status_at)

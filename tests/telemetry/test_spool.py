@@ -146,3 +146,27 @@ async def test_one_process_per_directory(tmp_path: Path) -> None:
     finally:
         spool.close()
     (await _open(tmp_path)).close()  # released on close
+
+
+def test_a_spooled_batch_keeps_the_terminal_status_and_reads_older_payloads() -> None:
+    import json
+    import struct
+    from datetime import UTC, datetime
+
+    from telemetry.batch import Batch, StateDelta
+
+    at = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    state = StateDelta(transport="jt808", remote_addr="10.0.0.1:5000", last_seen_at=at,
+                       connected=True, acc=False, alarms="power_cut", status_at=at)
+    payload = Batch(batch_id="b1", states={"13900000301": state}).to_payload()
+    assert Batch.from_payload(payload).states["13900000301"] == state
+    # a payload spooled by the version before the status columns: no status, no error
+    (head_len,) = struct.unpack_from(">I", payload)
+    header = json.loads(payload[4:4 + head_len])
+    for key in ("acc", "alarms", "status_at"):
+        del header["states"]["13900000301"][key]
+    head = json.dumps(header).encode()
+    old = Batch.from_payload(struct.pack(">I", len(head)) + head + payload[4 + head_len:])
+    restored = old.states["13900000301"]
+    assert (restored.acc, restored.alarms, restored.status_at) == (None, None, None)
+    assert restored.last_seen_at == at

@@ -77,3 +77,43 @@ async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any,
     await shot(page, "dispatcher-board")
     stored = site.call("GET", f"/api/work-orders/{waiting['id']}", Role.DISPATCHER)
     assert stored["assignee_id"] == site.ids[Role.TECHNICIAN]
+
+
+async def test_the_map_shows_what_a_jt808_terminal_says_about_itself(
+        site: Desk, tablet: Any, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from devices.status import Alarm
+    from simulators.jt808 import Jt808Device
+
+    phone = "13900000401"
+    site.installed_terminal(phone)
+    config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
+                          state_interval=0.05, spool_fsync=False)
+    gateway_config = GatewayConfig(listeners=(
+        TcpConfig(host="127.0.0.1", port=0, protocol="jt808"),))
+    async with Ingest(db=site.db, config=config) as ingest, \
+            Gateway(config=gateway_config, sink=ingest) as gateway:
+        device = Jt808Device(phone)
+        reader, writer = await asyncio.open_connection("127.0.0.1",
+                                                       gateway.listeners["jt808"].port)
+        serial = device.next_serial
+        writer.write(device.location(time=datetime.now(UTC), lat=31.23, lon=121.47, acc=False,
+                                     alarms=frozenset({Alarm.POWER_CUT})))
+        async with asyncio.timeout(5):
+            while serial not in device.traffic.acknowledged:
+                device.receive(await reader.read(4096))
+        writer.close()
+        await ingest.flush()
+        await asyncio.sleep(0.2)
+
+    page = tablet
+    await page.set_viewport_size(LANDSCAPE)
+    await sign_in(page, site, Role.DISPATCHER)
+    await page.locator('#map[data-markers="1"]').wait_for()
+    await page.locator(f".marker-{phone}").hover()
+    tooltip = page.locator(".leaflet-tooltip")
+    await tooltip.wait_for()
+    text = await tooltip.inner_text()
+    assert phone in text and "ignition off" in text and "power cut" in text
+    await shot(page, "dispatcher-board-jt808")

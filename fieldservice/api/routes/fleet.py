@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from fieldservice.api.deps import FleetReader, StateDep
 from telemetry.errors import QueryError
@@ -48,6 +48,11 @@ class TerminalLive(BaseModel):
     rejected: int
     fixes: int
     connects: int
+    acc: bool | None = Field(description="ignition (ACC) as the terminal last reported it; "
+                                         "null when it never did (NMEA terminals)")
+    alarms: list[str] = Field(description="alarms of the terminal's newest status report "
+                                          "(JT/T 808, GT06), e.g. power_cut, antenna_open")
+    status_at: datetime | None = Field(description="when that status report arrived")
 
 
 class FleetLive(BaseModel):
@@ -86,7 +91,9 @@ def _live(row) -> TerminalLive:
         terminal_id=row.terminal_id, connected=row.connected, transport=row.transport,
         remote_addr=row.remote_addr, connected_at=row.connected_at,
         disconnected_at=row.disconnected_at, last_seen_at=row.last_seen_at, last_fix=last_fix,
-        sentences=row.sentences, rejected=row.rejected, fixes=row.fixes, connects=row.connects)
+        sentences=row.sentences, rejected=row.rejected, fixes=row.fixes, connects=row.connects,
+        acc=row.acc, alarms=[a for a in (row.alarms or "").split(",") if a],
+        status_at=row.status_at)
 
 
 @router.get("/terminals", response_model=FleetLive,

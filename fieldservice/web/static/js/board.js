@@ -142,9 +142,14 @@ export function boardView(me) {
       const where = [term.last_fix.lat, term.last_fix.lon];
       points.push(where);
       const health = state[term.terminal_id] || "online";
+      // what binary-protocol terminals say about themselves: ignition and their alarms
+      const said = [];
+      if (term.acc !== null) said.push(t(term.acc ? "board.acc.on" : "board.acc.off"));
+      for (const alarm of term.alarms) said.push(label("alarm", alarm));
       L.circleMarker(where, { radius: 8, color: COLOURS[health], fillOpacity: 0.8,
         className: `marker marker-${term.terminal_id}` })
-        .bindTooltip(`${term.terminal_id} · ${label("health", health)} · ${formatDateTime(term.last_fix.time)}`)
+        .bindTooltip([term.terminal_id, label("health", health),
+          formatDateTime(term.last_fix.time), ...said].join(" · "))
         .on("click", () => { trackForm.elements.terminal.value = term.terminal_id; })
         .addTo(markers);
     }

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from devices.commands import Command, CommandAnswer
 from devices.gt06 import MAX_FRAME as GT06_MAX_FRAME
 from devices.gt06 import Gt06Stream
 from devices.jt808 import MAX_FRAME as JT808_MAX_FRAME
@@ -35,7 +36,17 @@ class ProtocolStream(Protocol):
     def flush(self) -> list[Record]: ...
 
     def take_output(self) -> bytes:
-        """Bytes to send back (acknowledgements, registration replies, queued commands)."""
+        """Bytes to send back (acknowledgements, registration replies)."""
+        ...
+
+    def send_command(self, command: Command, ref: int) -> tuple[int, bytes]:
+        """The bytes of ``command`` for this connection's terminal, and the reference its
+        answer will carry (``ref`` where the protocol can carry it, else its own serial).
+        Raises :class:`~devices.commands.UnsupportedCommand`."""
+        ...
+
+    def take_answers(self) -> list[CommandAnswer]:
+        """The terminal's answers to commands since the last call."""
         ...
 
 

@@ -114,8 +114,13 @@ async def running(config: ServeConfig) -> AsyncIterator[Running]:
             upstream = health.wrap(sink)
             collectors.append(health.collector)
             extras = health_app_options()
+        commands = None
+        if config.gateway.listeners:  # binary-protocol terminals take downlink commands
+            from telemetry.commands import CommandStore
+
+            commands = await parts.enter_async_context(CommandStore(config.db))
         gateway = await parts.enter_async_context(Gateway(config=config.gateway,
-                                                          sink=upstream))
+                                                          sink=upstream, commands=commands))
         app = create_app(db=config.db, settings=config.service,
                          metrics_collectors=[gateway.collector, *collectors], **extras)
         state = app_state(app)

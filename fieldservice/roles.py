@@ -70,6 +70,9 @@ class Permission(enum.StrEnum):
     FAULT_REPORTS_READ = "fault_reports.read"
     FAULT_REPORTS_WRITE = "fault_reports.write"
     FAULT_REPORTS_SEND = "fault_reports.send"
+    # issue 8: downlink commands to JT/T 808 and GT06 terminals
+    TERMINAL_COMMANDS_READ = "terminal_commands.read"
+    TERMINAL_COMMANDS_SEND = "terminal_commands.send"
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -121,6 +124,10 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.FAULT_REPORTS_READ: OFFICE_READERS,
     Permission.FAULT_REPORTS_WRITE: frozenset({Role.DISPATCHER, Role.MANAGER}),
     Permission.FAULT_REPORTS_SEND: frozenset({Role.MANAGER}),
+    Permission.TERMINAL_COMMANDS_READ: frozenset(
+        {Role.DISPATCHER, Role.MANAGER, Role.TESTER, Role.ADMIN}
+    ),
+    Permission.TERMINAL_COMMANDS_SEND: frozenset({Role.DISPATCHER, Role.MANAGER}),
 }
 
 

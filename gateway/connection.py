@@ -36,6 +36,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
+from devices.commands import Command, CommandAnswer, UnsupportedCommand
 from devices.protocols import ProtocolStream
 from devices.records import Record
 from gateway.metrics import TransportMetrics
@@ -64,6 +65,9 @@ class ConnectionOwner(Protocol):
     def new_stream(self, terminal: str | None) -> ProtocolStream:
         """The decoder for a new connection (``terminal``: a fixed binding, if any)."""
 
+    def command_answered(self, command_id: int, answer: CommandAnswer) -> None:
+        """The terminal answered a command this connection sent."""
+
     def accept(self, conn: StreamConnection) -> str | None:
         """Register a new connection; a reason string refuses it."""
 
@@ -82,6 +86,7 @@ class StreamConnection(asyncio.Protocol):
     it the connection identifies itself with ``$PGID``."""
 
     __slots__ = (
+        "_commands",
         "_displaced",
         "_done",
         "_done_waiters",
@@ -127,6 +132,7 @@ class StreamConnection(asyncio.Protocol):
         self._refused = False
         self._displaced = False  # another connection took over its terminal
         self._sink_failed = False  # the sink refused records of the read being handled
+        self._commands: dict[int, int] | None = None  # wire reference -> command id
         self._done = False
         self._done_waiters: list[asyncio.Future[None]] | None = None
         self.close_reason: str | None = None
@@ -245,13 +251,39 @@ class StreamConnection(asyncio.Protocol):
 
     def _reply(self) -> None:
         """Write what the stream queued for the terminal, unless the sink refused records of
-        this read (then the terminal is left to send them again)."""
+        this read (then the terminal is left to send them again); hand on its answers to the
+        commands this connection sent."""
         out = self.stream.take_output()
+        if self._commands:
+            for answer in self.stream.take_answers():
+                command_id = self._commands.pop(answer.ref, None)
+                if command_id is not None:
+                    self._owner.command_answered(command_id, answer)
         if self._sink_failed:
             self._sink_failed = False
             return
         if out and not self._lost and self.transport is not None:
             self.transport.write(out)
+
+    @property
+    def open(self) -> bool:
+        """The transport is up: a command written now reaches the terminal's socket."""
+        return not (self._lost or self._refused) and self.transport is not None
+
+    def send_command(self, command_id: int, command: Command) -> None:
+        """Encode ``command`` for this terminal and write it now (not held behind the read in
+        flight: it answers nothing the terminal sent).
+
+        Raises:
+            UnsupportedCommand: the protocol cannot carry it, or the connection is gone.
+        """
+        if not self.open:
+            raise UnsupportedCommand("the terminal's connection closed before sending")
+        ref, data = self.stream.send_command(command, command_id)
+        if self._commands is None:
+            self._commands = {}
+        self._commands[ref] = command_id
+        self.transport.write(data)  # type: ignore[union-attr]  # open: set
 
     def _hold(self, records: list[Record]) -> None:
         held = self._held

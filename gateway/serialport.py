@@ -16,6 +16,7 @@ import logging
 
 import serial_asyncio_fast
 
+from devices.commands import CommandAnswer
 from devices.nmea import DecodeStats, NmeaStream
 from gateway.backoff import Backoff
 from gateway.config import SerialPortConfig
@@ -130,6 +131,9 @@ class SerialReceiver:
 
     def new_stream(self, terminal: str | None) -> NmeaStream:
         return NmeaStream(eager=True, max_line=self.max_line, terminal=terminal)
+
+    def command_answered(self, command_id: int, answer: CommandAnswer) -> None:
+        """Never called: NMEA terminals take no commands."""
 
     def accept(self, conn: StreamConnection) -> str | None:
         if self._stopping:

@@ -20,6 +20,7 @@ import logging
 from types import TracebackType
 from typing import Self
 
+from gateway.commands import CommandRelay, CommandSource, CommandTarget
 from gateway.config import GatewayConfig
 from gateway.metrics import GatewayCollector, TransportMetrics
 from gateway.mqtt import MqttSubscriber
@@ -34,9 +35,15 @@ class Gateway:
     """Args:
     config: which transports run, and how.
     sink: where every transport hands its records (``telemetry.ingest.Ingest`` in production).
+    commands: the downlink command log (``telemetry.commands.CommandStore``); with it and a
+        binary-protocol listener, a :class:`~gateway.commands.CommandRelay` delivers commands to
+        the terminals connected here and records their answers.
+    command_interval: seconds between the relay's reads of the log.
     """
 
-    def __init__(self, *, config: GatewayConfig, sink: TelemetrySink) -> None:
+    def __init__(self, *, config: GatewayConfig, sink: TelemetrySink,
+                 commands: CommandSource | None = None,
+                 command_interval: float = 1.0) -> None:
         self.config = config
         self.sink = sink
         self.tcp: TcpServer | None = None
@@ -60,6 +67,13 @@ class Gateway:
                            for port in config.serial]
             shared.live_streams = self._serial_stats
             self._metrics.append(shared)
+        #: downlink commands from the command log to this process's binary-protocol terminals
+        self.commands: CommandRelay | None = None
+        if commands is not None and self.listeners:
+            self.commands = CommandRelay(source=commands, connections=self._identified,
+                                         interval=command_interval)
+            for server in self.listeners.values():
+                server.on_answer = self.commands.answered
         #: Prometheus collector over every transport's counters (register it where you serve
         #: ``/metrics``; it holds no global state)
         self.collector = GatewayCollector(sources=lambda: self._metrics)
@@ -96,6 +110,9 @@ class Gateway:
                 tg.create_task(self.mqtt.run(), name="gateway:mqtt")
             for receiver in self.serial:
                 tg.create_task(receiver.run(), name=f"gateway:serial:{receiver.config.device}")
+            if self.commands is not None:
+                self._sweepers.append(tg.create_task(self.commands.run(),
+                                                     name="gateway:commands"))
         except BaseException:
             # a transport that cannot start (port in use, bad address): stop the ones that
             # did, then raise the error itself rather than an exception group around it
@@ -132,6 +149,9 @@ class Gateway:
         for result in results:
             if isinstance(result, BaseException):
                 log.error("gateway: a transport failed to stop cleanly", exc_info=result)
+
+    def _identified(self) -> list[tuple[str, CommandTarget]]:
+        return [item for server in self.listeners.values() for item in server.identified()]
 
     def _servers(self) -> list[tuple[str, TcpServer]]:
         servers = [("tcp", self.tcp)] if self.tcp is not None else []

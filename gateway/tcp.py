@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
+from devices.commands import CommandAnswer
 from devices.protocols import PROTOCOLS, ProtocolStream
 from gateway.config import TcpConfig
 from gateway.connection import StreamConnection
@@ -68,6 +70,8 @@ class TcpServer:
         self._by_terminal: dict[str, StreamConnection] = {}
         self._stopping = False
         self.metrics.live_streams = self._live_stats
+        #: where the terminals' answers to commands go (the gateway's command relay)
+        self.on_answer: Callable[[int, CommandAnswer], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -128,6 +132,10 @@ class TcpServer:
     def new_stream(self, terminal: str | None) -> ProtocolStream:
         return self.wire.stream(None, terminal, self.max_line)
 
+    def command_answered(self, command_id: int, answer: CommandAnswer) -> None:
+        if self.on_answer is not None:
+            self.on_answer(command_id, answer)
+
     def accept(self, conn: StreamConnection) -> str | None:
         if self._stopping:
             return SHUTTING_DOWN
@@ -166,6 +174,10 @@ class TcpServer:
 
     def connection_of(self, terminal: str) -> StreamConnection | None:
         return self._by_terminal.get(terminal)
+
+    def identified(self) -> list[tuple[str, StreamConnection]]:
+        """(terminal id, connection) of every identified, open connection."""
+        return [(t, c) for t, c in self._by_terminal.items() if c.open]
 
     def _live_stats(self) -> list:
         return [c.stream.stats for c in (*self._live, *self._closing)]

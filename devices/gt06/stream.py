@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from devices.commands import Command, CommandAnswer, CommandKind, UnsupportedCommand
 from devices.gt06 import frame as wire
 from devices.gt06.messages import (
     ANSWERED,
@@ -72,6 +73,7 @@ class Gt06Stream:
         self.sentences = 0
         self.rejected = 0
         self.replies: list[CommandReply] = []
+        self._answers: list[CommandAnswer] = []
         self._clock = clock
         self._buf = bytearray()
         self._out = bytearray()
@@ -183,6 +185,7 @@ class Gt06Stream:
                 self._reject(Reject.MALFORMED)
                 return
             self.replies.append(CommandReply(self.terminal, *reply))
+            self._answers.append(CommandAnswer(reply[0], True, reply[1]))
         elif proto == Proto.TIME_REQUEST:
             self._send(Proto.TIME_REQUEST, encode_time(self._clock()), packet.serial)
         self._count(proto)
@@ -252,3 +255,30 @@ class Gt06Stream:
         self._out += wire.build(Proto.COMMAND, encode_command(text, server_flag=server_flag),
                                 serial)
         return serial
+
+    def send_command(self, command: Command, ref: int) -> tuple[int, bytes]:
+        """The 0x80 frame of ``command``, carrying ``ref`` as its server flag (the terminal's
+        string reply names it: :meth:`take_answers`).
+
+        Raises:
+            UnsupportedCommand: no login yet, or a kind GT06 has no command for (``text``).
+        """
+        if self.terminal is None:
+            raise UnsupportedCommand("the terminal has not logged in yet")
+        texts = {CommandKind.LOCATE: "WHERE#", CommandKind.RESET: "RESET#"}
+        if command.kind is CommandKind.SET_INTERVAL:
+            text = f"TIMER,{command.interval_s}#"
+        elif command.kind is CommandKind.RAW:
+            text = command.text or ""
+        elif command.kind in texts:
+            text = texts[command.kind]
+        else:
+            raise UnsupportedCommand(f"GT06 has no command for a {command.kind} message")
+        flag = ref & 0xFFFFFFFF
+        serial = self._serial
+        self._serial = (serial + 1) & 0xFFFF
+        return flag, wire.build(Proto.COMMAND, encode_command(text, server_flag=flag), serial)
+
+    def take_answers(self) -> list[CommandAnswer]:
+        answers, self._answers = self._answers, []
+        return answers

@@ -358,6 +358,31 @@ def decode_params(body: bytes) -> dict[int, bytes] | None:
     return out
 
 
+class TextFlag(enum.IntFlag):
+    """0x8300 text message flags."""
+
+    EMERGENCY = 1 << 0
+    DISPLAY = 1 << 2  #: show on the terminal's display
+    TTS = 1 << 3  #: read it aloud
+
+
+class ControlWord(enum.IntEnum):
+    """0x8105 terminal control command words."""
+
+    UPGRADE = 1
+    CONNECT_SERVER = 2
+    POWER_OFF = 3
+    RESET = 4
+    FACTORY_RESET = 5
+
+
+def encode_text(text: str, *, version: int | None = None) -> bytes:
+    """0x8300 body: flags (display and speak), [2019: text type 1 = notice], GBK text."""
+    flags = bytes((TextFlag.DISPLAY | TextFlag.TTS,))
+    kind = b"\x01" if version is not None else b""
+    return flags + kind + text.encode("gbk", "replace")
+
+
 # -- terminal messages the gateway reads --------------------------------------------------
 
 def decode_register(body: bytes, version: int | None) -> dict[str, Any] | None:

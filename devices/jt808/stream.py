@@ -17,14 +17,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from devices.commands import Command, CommandAnswer, CommandKind, UnsupportedCommand
 from devices.jt808 import frame as wire
 from devices.jt808.messages import (
+    PARAM_IDS,
+    ControlWord,
     MsgId,
     RegisterResult,
     ReplyResult,
     decode_batch,
     decode_location,
     decode_reply,
+    encode_params,
+    encode_text,
     platform_reply,
     register_reply,
 )
@@ -81,6 +86,9 @@ class Jt808Stream:
         self.sentences = 0  #: messages accepted (the session's counter)
         self.rejected = 0
         self.replies: list[TerminalReply] = []  #: 0x0001 answers seen, for the command log
+        self._answers: list[CommandAnswer] = []
+        self._phone: str | None = None  # as the header carries it (for commands)
+        self._version: int | None = None
         self._auth_code = auth_code or (lambda terminal: terminal)
         self._register_result = register_result or (lambda terminal: RegisterResult.OK)
         self._buf = bytearray()
@@ -159,6 +167,8 @@ class Jt808Stream:
                 return
             msg = whole
         self.terminal = msg.terminal
+        self._phone = msg.phone
+        self._version = msg.version
         self._dispatch(msg, out)
 
     def _reassemble(self, part: wire.Message) -> wire.Message | None:
@@ -203,8 +213,9 @@ class Jt808Stream:
         if mid in (MsgId.LOCATION_QUERY_REPLY, MsgId.CONTROL_REPLY):
             if len(msg.body) < 2:
                 self._reject(Reject.TRUNCATED)
-            else:
-                self._location(msg.body[2:], msg.terminal, out)
+            elif self._location(msg.body[2:], msg.terminal, out):
+                self._answers.append(CommandAnswer(int.from_bytes(msg.body[0:2]), True,
+                                                   "position reported"))
             return
         if mid == MsgId.REGISTER:
             self._count(mid)
@@ -219,6 +230,10 @@ class Jt808Stream:
                 return
             self._count(mid)
             self.replies.append(TerminalReply(msg.terminal, *reply))
+            outcome = reply[2]
+            name = (ReplyResult(outcome).name.lower()
+                    if outcome in ReplyResult._value2member_map_ else f"result {outcome}")
+            self._answers.append(CommandAnswer(reply[0], outcome == 0, name))
             return
         self._count(mid)  # heartbeat, logout, authentication, and whatever else is sent
         if mid not in _NO_REPLY:
@@ -281,10 +296,36 @@ class Jt808Stream:
         self._serial = (serial + 1) & 0xFFFF
         return serial
 
-    def command(self, msg_id: int, body: bytes, *, phone: str,
-                version: int | None = None) -> int:
-        """Queue a platform command for the terminal; returns its serial (matched by the
-        terminal's 0x0001 reply)."""
+    def send_command(self, command: Command, ref: int) -> tuple[int, bytes]:
+        """The frame of ``command`` for this connection's terminal and the serial it carries,
+        which the terminal's answer names (:meth:`take_answers`). ``ref`` is not needed: the
+        platform serial identifies the command.
+
+        Raises:
+            UnsupportedCommand: no terminal identified yet, or a kind JT/T 808 has no message
+                for (``raw``).
+        """
+        if self._phone is None:
+            raise UnsupportedCommand("the terminal has not identified itself yet")
+        kind = command.kind
+        if kind is CommandKind.SET_INTERVAL:
+            pid, size = PARAM_IDS["report_interval_s"]
+            assert command.interval_s is not None  # checked by Command
+            msg_id, body = MsgId.SET_PARAMS, encode_params({pid: command.interval_s.to_bytes(
+                size)})
+        elif kind is CommandKind.LOCATE:
+            msg_id, body = MsgId.LOCATION_QUERY, b""
+        elif kind is CommandKind.TEXT:
+            msg_id, body = MsgId.TEXT_MESSAGE, encode_text(command.text or "",
+                                                           version=self._version)
+        elif kind is CommandKind.RESET:
+            msg_id, body = MsgId.TERMINAL_CONTROL, bytes((ControlWord.RESET,))
+        else:
+            raise UnsupportedCommand(f"JT/T 808 has no message for a {kind} command")
         serial = self._next_serial()
-        self._out += wire.build(msg_id, phone, serial, body, version=version)
-        return serial
+        return serial, wire.build(msg_id, self._phone, serial, body, version=self._version)
+
+    def take_answers(self) -> list[CommandAnswer]:
+        """The terminal's answers to commands since the last call."""
+        answers, self._answers = self._answers, []
+        return answers

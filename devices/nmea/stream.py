@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+from devices.commands import Command, CommandAnswer, UnsupportedCommand
 from devices.nmea import accel, longtail
 from devices.nmea.errors import Reject
 from devices.records import NoFix, Record
@@ -176,6 +177,13 @@ class NmeaStream:
     def take_output(self) -> bytes:
         """Nothing: NMEA 0183 has no acknowledgements (the gateway's protocol interface)."""
         return b""
+
+    def send_command(self, command: Command, ref: int) -> tuple[int, bytes]:
+        """NMEA 0183 terminals take no commands (the gateway's protocol interface)."""
+        raise UnsupportedCommand("NMEA terminals take no commands")
+
+    def take_answers(self) -> list[CommandAnswer]:
+        return []
 
     def _reject(self, reason: Reject) -> None:
         self.rejected += 1

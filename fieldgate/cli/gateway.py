@@ -213,7 +213,13 @@ async def serve(*, config: Any, db: Any, ingest: Any, metrics: tuple[str, int] |
                         HealthStack(db=db, config=health, sweep=offline_sweep))
                     upstream = stack.wrap(sink)
                     collectors.append(stack.collector)
-                gateway = await extra.enter_async_context(Gateway(config=config, sink=upstream))
+                commands = None
+                if config.listeners:  # binary-protocol terminals take downlink commands
+                    from telemetry.commands import CommandStore
+
+                    commands = await extra.enter_async_context(CommandStore(db))
+                gateway = await extra.enter_async_context(
+                    Gateway(config=config, sink=upstream, commands=commands))
                 if metrics is not None:
                     registry = private_registry(gateway.collector, *collectors)
                     endpoint = await extra.enter_async_context(

@@ -1,4 +1,5 @@
-"""``fieldgate terminals add|list``: the terminal registry from the command line."""
+"""``fieldgate terminals add|list|command|commands``: the terminal registry, and downlink
+commands to JT/T 808 and GT06 terminals, from the command line."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ STATES = ("in_stock", "installed", "faulty", "returned", "scrapped")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("terminals", help="terminal registry: add, list")
+    parser = sub.add_parser("terminals", help="terminal registry: add, list; commands")
     actions = parser.add_subparsers(dest="terminals_command", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="register a terminal in stock (optionally its SIM)")
@@ -41,6 +42,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--state", choices=STATES)
     add_db_option(ls)
     ls.set_defaults(func=_list)
+
+    cmd = actions.add_parser(
+        "command", help="send a command to a JT/T 808 or GT06 terminal (a gateway holding its "
+                        "connection sends it, now or when it connects)")
+    cmd.add_argument("terminal_id", metavar="ID")
+    cmd.add_argument("kind", choices=("set_interval", "locate", "text", "reset", "raw"))
+    cmd.add_argument("--interval", type=int, metavar="SECONDS", help="set_interval: seconds")
+    cmd.add_argument("--text", help="text: the message; raw: the command string")
+    cmd.add_argument("--expires-in", type=int, default=3600, metavar="SECONDS",
+                     help="how long it waits for the terminal (default 3600)")
+    cmd.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="wait this long for the terminal's answer and print it")
+    add_db_option(cmd)
+    cmd.set_defaults(func=_command)
+
+    cmds = actions.add_parser("commands", help="a terminal's commands and their states")
+    cmds.add_argument("terminal_id", metavar="ID")
+    cmds.add_argument("--json", action="store_true", help="JSON lines")
+    add_db_option(cmds)
+    cmds.set_defaults(func=_commands)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -109,3 +130,83 @@ async def _terminals(db: DatabaseURL, state: str | None) -> list[dict]:
         today = dt.date.today()
         return [(await registry.terminal_detail(session, t, today=today)).model_dump(mode="json")
                 for t in page.items]
+
+
+def _command(args: argparse.Namespace) -> int:
+    from devices.commands import Command, CommandKind
+    from fieldgate.cli import CLIError
+
+    try:
+        command = Command(CommandKind(args.kind), args.interval, args.text)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    if not 10 <= args.expires_in <= 7 * 86_400:
+        raise CLIError("--expires-in must be between 10 seconds and 7 days")
+    row = asyncio.run(_send(service_db(args), args.terminal_id, command, args.expires_in,
+                            args.wait))
+    print(_command_line(row))
+    return 0 if row["state"] in ("pending", "sent", "acknowledged") else 1
+
+
+async def _send(db: DatabaseURL, terminal: str, command: object, expires_in: int,
+                wait: float) -> dict:
+    import time
+
+    from fieldgate.cli import CLIError
+    from fieldservice.db.standalone import command_line_actor, standalone_session
+    from fieldservice.errors import ServiceError
+    from fieldservice.models import AuditEntry
+    from fieldservice.services import registry
+    from fieldservice.timestamps import utcnow
+    from telemetry.commands import CommandStore, insert_command
+
+    actor = command_line_actor()
+    async with standalone_session(db, actor=actor,
+                                  context="fieldgate terminals command") as session:
+        try:
+            known = await registry.get_terminal(session, terminal)
+        except ServiceError as exc:
+            raise CLIError(exc.message) from None
+        now = utcnow()
+        row = await insert_command(session, known.terminal_id, command,  # type: ignore[arg-type]
+                                   created_by=actor.name, now=now,
+                                   ttl=dt.timedelta(seconds=expires_in))
+        session.add(AuditEntry(at=now, actor_pk=None, actor_name=actor.name,
+                               entity="terminal_commands", entity_pk=str(row.id),
+                               action="create", changes={"kind": [None, str(row.command.kind)]},
+                               context=f"command for terminal {known.terminal_id}"))
+        await session.commit()
+    deadline = time.monotonic() + wait
+    async with CommandStore(db) as store:
+        current = await store.get(row.id)
+        while (wait > 0 and current is not None and current.state in ("pending", "sent")
+               and time.monotonic() < deadline):
+            await asyncio.sleep(0.2)
+            current = await store.get(row.id)
+    return (current or row).as_json()
+
+
+def _command_line(c: dict) -> str:
+    what = c["kind"] + (f" {c['interval_s']}s" if c["interval_s"] else "") + (
+        f" {c['text']!r}" if c["text"] else "")
+    answer = f": {c['result']}" if c["result"] else ""
+    return f"command {c['id']} for {c['terminal_id']} ({what}): {c['state']}{answer}"
+
+
+def _commands(args: argparse.Namespace) -> int:
+    rows = asyncio.run(_history(service_db(args), args.terminal_id))
+    for c in rows:
+        if args.json:
+            print(json.dumps(c, sort_keys=True, default=str))
+        else:
+            print(f"{c['created_at']:%Y-%m-%d %H:%M:%S} {c['created_by']:<16} "
+                  + _command_line(c))
+    return 0
+
+
+async def _history(db: DatabaseURL, terminal: str) -> list[dict]:
+    from telemetry.commands import CommandStore
+
+    async with CommandStore(db) as store:
+        rows, _total = await store.of_terminal(terminal, limit=10**6)
+    return [r.as_json() for r in rows]

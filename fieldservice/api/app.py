@@ -30,6 +30,7 @@ from fieldservice.api.routes import (
     pages,
     parts,
     sims,
+    terminal_commands,
     terminals,
     users,
     vehicles,
@@ -93,7 +94,9 @@ def create_app(
                    parts.router, billing.orders_router, billing.router, escalations.router,
                    complaints.router, aftercare.router,
                    # issue 7: photos and signatures of an order
-                   attachments.router, *routers):
+                   attachments.router,
+                   # issue 8: downlink commands to binary-protocol terminals
+                   terminal_commands.router, *routers):
         annotate_roles(router)
         app.include_router(router)
     app.mount("/static", pages.static_files, name="static")

@@ -108,6 +108,8 @@ TechniciansReader = Annotated[Actor, Depends(gate(Permission.TECHNICIANS_READ))]
 AuditReader = Annotated[Actor, Depends(gate(Permission.AUDIT_READ))]
 UsersAdmin = Annotated[Actor, Depends(gate(Permission.USERS_ADMIN))]
 FleetReader = Annotated[Actor, Depends(gate(Permission.FLEET_READ))]
+CommandsReader = Annotated[Actor, Depends(gate(Permission.TERMINAL_COMMANDS_READ))]
+CommandsSender = Annotated[Actor, Depends(gate(Permission.TERMINAL_COMMANDS_SEND))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -186,3 +187,49 @@ def test_the_command_answers_jt808_terminals_and_stores_their_fixes(db: Database
             return [f.fix_time async for f in reader.positions("13955550001")]
 
     assert asyncio.run(read()) == [t0 + timedelta(seconds=i) for i in range(5)]
+
+
+def test_a_command_from_the_command_line_reaches_a_jt808_terminal(db: DatabaseURL,
+                                                                  tmp_path: Path) -> None:
+    import threading
+
+    from simulators.jt808 import Jt808Device
+
+    phone = "13955550002"
+    assert main(["terminals", "add", phone, "--db", str(db)]) == 0
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+    env.update(FIELDGATE_DB=str(db), FIELDGATE_JT808=f"127.0.0.1:{port}",
+               FIELDGATE_SPOOL_DIR=str(tmp_path / "spool"))
+    proc = subprocess.Popen([sys.executable, "-m", "fieldgate", "gateway"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    device = Jt808Device(phone)
+    with servers.stopped_by_sigterm(proc) as stopped:
+        wait_for_port("127.0.0.1", port, timeout=20)
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+
+        def answer() -> None:  # the terminal: answers whatever the platform sends
+            with contextlib.suppress(OSError):
+                while data := sock.recv(4096):
+                    if reply := device.receive(data):
+                        sock.sendall(reply)
+
+        sock.sendall(device.register())
+        terminal = threading.Thread(target=answer, daemon=True)
+        terminal.start()
+        try:
+            sent = subprocess.run(
+                [sys.executable, "-m", "fieldgate", "terminals", "command", phone,
+                 "set_interval", "--interval", "45", "--wait", "15", "--db", str(db)],
+                env=env, capture_output=True, text=True, timeout=60)
+            listed = subprocess.run(
+                [sys.executable, "-m", "fieldgate", "terminals", "commands", phone,
+                 "--db", str(db)], env=env, capture_output=True, text=True, timeout=60)
+        finally:
+            sock.close()
+            terminal.join(5)
+    assert stopped.returncode == 0, stopped.err
+    assert sent.returncode == 0, sent.stderr
+    assert f"for {phone} (set_interval 45s): acknowledged: ok" in sent.stdout
+    assert device.params[0x0029] == (45).to_bytes(4)
+    assert "acknowledged: ok" in listed.stdout and "cli:" in listed.stdout

@@ -20,6 +20,7 @@ It runs until Ctrl-C. Nothing here is used by ``fieldgate serve``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,13 @@ class DemoPlan:
     gateway_host: str = "127.0.0.1"
     #: terminal ids of the simulated fleet: the last one is never registered
     ids: list[str] = field(default_factory=list)
+    #: JT/T 808 and GT06 terminals (phone numbers, IMEIs), all registered; empty: none
+    jt808_ids: list[str] = field(default_factory=list)
+    gt06_ids: list[str] = field(default_factory=list)
+
+
+#: what the binary-protocol terminals report in their alarm words (the first of each fleet)
+BINARY_FAULTS = {"jt808": ("{0}/power_cut@40s+90s",), "gt06": ("{0}/sos@70s",)}
 
 
 async def create_users(app: Any) -> None:
@@ -157,8 +165,9 @@ async def seed(desk: _Desk, ids: list[str]) -> list[tuple[dict[str, Any], str]]:
                                assignee_id=desk.user_ids[Role.INSTALLER])
         order = await desk.act(order, "depart", Role.INSTALLER)
         order = await desk.act(order, "arrive", Role.INSTALLER)
+        model = "JT808" if tid.startswith("139") else "GT06" if tid.startswith("864") else "T55"
         order = await desk.act(order, "register-terminal", Role.INSTALLER, terminal_id=tid,
-                               iccid=f"898600{i + 1:013d}", model="T55")
+                               iccid=f"898600{i + 1:013d}", model=model)
         waiting.append((order, tid))
     if waiting:
         # a customer's call, dispatched at once: the technician's screen has work from the start
@@ -208,23 +217,39 @@ def fleet_faults(plan: DemoPlan) -> list:
 
 
 async def run_demo(stack: Running, plan: DemoPlan, *, gateway_port: int,
+                   ports: dict[str, int] | None = None,
                    say: Callable[[str], None] = lambda line: print(line, flush=True)) -> None:
-    """Seed through the API, start the simulated fleet, complete installs; then the fleet
-    drives on until cancelled."""
+    """Seed through the API, start the simulated fleets (NMEA, and JT/T 808 and GT06 on their
+    ``ports``), complete installs; then the fleets drive on until cancelled."""
     await create_users(stack.app)
+    binary = {"jt808": plan.jt808_ids, "gt06": plan.gt06_ids}
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
         desk = _Desk(client)
         await desk.login()
         registered = plan.ids[:-1]  # the last terminal is never registered
-        waiting = await seed(desk, registered)
-        say(f"seeded {len(CUSTOMERS)} customers and {len(registered)} install orders "
+        waiting = await seed(desk, registered + plan.jt808_ids + plan.gt06_ids)
+        say(f"seeded {len(CUSTOMERS)} customers and {len(waiting)} install orders "
             f"(on site, terminal registered, waiting for its first fix), and one urgent "
             f"repair assigned to the technician")
         transport = TcpTransport(plan.gateway_host, gateway_port)
-        async with Fleet(transport=transport, terminals=len(plan.ids), id_prefix="SIM",
-                         faults=fleet_faults(plan), seed=7):
+        async with contextlib.AsyncExitStack() as fleets:
+            await fleets.enter_async_context(Fleet(
+                transport=transport, terminals=len(plan.ids), id_prefix="SIM",
+                faults=fleet_faults(plan), seed=7))
             say(f"simulated fleet: {len(plan.ids)} terminals reporting every second over TCP "
                 f"to {plan.gateway_host}:{gateway_port}; {plan.ids[-1]} is not registered")
+            for protocol, ids in binary.items():
+                if not ids or not ports or protocol not in ports:
+                    continue
+                prefix = ids[0][:-4]
+                faults = [parse_fault(f.format(*ids)) for f in BINARY_FAULTS[protocol]
+                          ] if plan.faults else []
+                await fleets.enter_async_context(Fleet(
+                    transport=TcpTransport(plan.gateway_host, ports[protocol],
+                                           protocol=protocol),
+                    terminals=len(ids), id_prefix=prefix, faults=faults, seed=11, interval=2.0))
+                say(f"simulated {protocol} terminals: {', '.join(ids)} reporting every 2 s to "
+                    f"{plan.gateway_host}:{ports[protocol]}")
             await complete_installs(desk, waiting, say)
             say("every install completed; the fleet drives on (faults come and go)")
             await asyncio.Event().wait()  # until the demo is stopped

@@ -48,6 +48,13 @@ class FaultKind(enum.StrEnum):
     JUMP = "jump"  #: reported positions off the true track
     SKEW = "skew"  #: the terminal's clock is offset from true time
     STORM = "storm"  #: the connection is dropped and re-made over and over
+    # what binary-protocol terminals (JT/T 808, GT06) report in their alarm words; NMEA
+    # terminals have no alarm word and report them not at all
+    POWER_CUT = "power_cut"  #: main power off
+    LOW_VOLTAGE = "low_voltage"  #: supply voltage low
+    ANTENNA = "antenna"  #: GNSS antenna disconnected (``short``: short-circuited)
+    GNSS_FAULT = "gnss_fault"  #: GNSS module fault
+    SOS = "sos"  #: the emergency button
 
 
 class Level(enum.Enum):
@@ -56,6 +63,7 @@ class Level(enum.Enum):
     CONNECTION = "connection"  # the runner: connect, disconnect, stay quiet
     READING = "reading"  # the receiver's epoch: position, time, validity
     BYTES = "bytes"  # the encoded sentences
+    ALARM = "alarm"  # the alarm word of binary protocols
 
 
 # -- parameter value parsers ---------------------------------------------------------------
@@ -186,6 +194,12 @@ KINDS: Mapping[FaultKind, KindSpec] = {
     ), "clock_drift"),
     FaultKind.STORM: KindSpec(Level.CONNECTION, (Param("every", _positive_duration, 1.0),),
                               "reconnect_storm"),
+    FaultKind.POWER_CUT: KindSpec(Level.ALARM, (), "power_cut"),
+    FaultKind.LOW_VOLTAGE: KindSpec(Level.ALARM, (), "low_voltage"),
+    FaultKind.ANTENNA: KindSpec(Level.ALARM, (Param("short", _parse_bool, False, True),),
+                                "antenna"),
+    FaultKind.GNSS_FAULT: KindSpec(Level.ALARM, (), "gnss_fault"),
+    FaultKind.SOS: KindSpec(Level.ALARM, (), "sos", instant=True),
 }
 
 #: other names accepted for a kind, with the parameters they imply

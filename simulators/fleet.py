@@ -327,7 +327,7 @@ class Fleet:
             stats.lost += 1  # still backing off after a failure
             return
         try:
-            await link.send(report.data)
+            sent = await link.send_report(report)
         except TransportError as exc:
             log.debug("%s", exc)
             stats.send_failures += 1
@@ -336,7 +336,7 @@ class Fleet:
             return
         stats.sent_reports += 1
         stats.sentences += report.sentences
-        stats.bytes += len(report.data)
+        stats.bytes += sent
         for reason, count in report.rejects.items():
             if reason is Reject.BAD_CHECKSUM:
                 stats.corrupted += count

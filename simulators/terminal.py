@@ -16,11 +16,20 @@ from datetime import datetime, timedelta
 
 from devices.nmea import MAX_LINE, Reject
 from devices.records import Record
+from devices.status import Alarm
 from simulators.errors import SpecError
 from simulators.faults import Fault, FaultKind
 from simulators.route import RouteConfig, Vehicle
 from simulators.sentences import Reading, Sentence, SentenceProfile, encode_epoch
 
+#: the alarm each alarm fault makes a binary-protocol terminal report
+_ALARM_OF = {
+    FaultKind.POWER_CUT: Alarm.POWER_CUT,
+    FaultKind.LOW_VOLTAGE: Alarm.LOW_VOLTAGE,
+    FaultKind.ANTENNA: Alarm.ANTENNA_OPEN,
+    FaultKind.GNSS_FAULT: Alarm.GNSS_FAULT,
+    FaultKind.SOS: Alarm.SOS,
+}
 #: bytes that would make a garbage line something else than one line of noise
 _GARBAGE_FIX = bytes.maketrans(b"$\r\n\t\x0b\x0c ", b"\x01\x02\x03\x04\x05\x06\x07")
 _FILLER = b"GPTXT,01,01,02,ANTENNA OK,0123456789ABCDEF" * 4
@@ -79,6 +88,8 @@ class Report:
     intact: bool  #: no sentence of the epoch was corrupted, so ``record`` is exact
     rejects: Mapping[Reject, int]  #: what a decoder must count as rejected in ``data``
     faults: tuple[FaultKind, ...]  #: kinds active at this report
+    #: what a binary-protocol terminal reports in its alarm word at this report (alarm faults)
+    alarms: frozenset[Alarm] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +199,12 @@ class VirtualTerminal:
                 reason = Reject.OVERLONG if length > MAX_LINE else Reject.NO_SENTENCE
                 rejects[reason] = rejects.get(reason, 0) + 1
         data = b"".join(prefix) + b"".join(sentences)
+        alarms = frozenset(_ALARM_OF[f.kind] if not (f.kind is FaultKind.ANTENNA
+                                                    and f.param("short"))
+                           else Alarm.ANTENNA_SHORT
+                           for _, f in active if f.kind in _ALARM_OF)
         return Report(cfg.terminal_id, tick, t, true_time, data, record, len(sentences), intact,
-                      rejects, kinds)
+                      rejects, kinds, alarms)
 
     def _reading(self, true_time: datetime, active: list[tuple[int, Fault]]) -> Reading:
         state = self.vehicle.state()

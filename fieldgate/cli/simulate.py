@@ -38,6 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--tcp", metavar="HOST:PORT", help="gateway TCP listener ($PGID + NMEA)")
+    where.add_argument("--jt808", metavar="HOST:PORT",
+                       help="gateway JT/T 808 listener: terminals register, report locations "
+                            "with alarm words and answer commands (ids: phone numbers, default "
+                            "prefix 1390000)")
+    where.add_argument("--gt06", metavar="HOST:PORT",
+                       help="gateway GT06 listener (ids: IMEIs, default prefix 86412030000)")
     where.add_argument("--mqtt", metavar="URL", help="broker, mqtt://HOST[:PORT]")
     where.add_argument("--serial-pty", metavar="DIR", nargs="?", const="",
                        help="one pseudo-terminal per terminal, linked as DIR/<id> "
@@ -50,8 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     rate.add_argument("--interval", metavar="TIME", help="time between reports (e.g. 10s)")
     fleet.add_argument("--duration", metavar="TIME", help="how long to run (default: until ^C)")
     fleet.add_argument("--seed", type=int, default=0)
-    fleet.add_argument("--id-prefix", default="SIM", metavar="P",
-                       help="terminal ids are P0001, P0002... (default SIM)")
+    fleet.add_argument("--id-prefix", default=None, metavar="P",
+                       help="terminal ids are P0001, P0002... (default SIM; digits for "
+                            "--jt808 and --gt06)")
     fleet.add_argument("--fault", action="append", default=[], metavar="SPEC",
                        help="a fault to inject (repeatable), e.g. 'checksum:0.2@10s+30s'")
     fleet.add_argument("--profile", default="rmc,gga", metavar="LIST",
@@ -96,9 +103,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_main)
 
 
+#: default id prefixes: binary protocols identify by phone number or IMEI (digits)
+_PREFIXES = {"jt808": "1390000", "gt06": "86412030000"}
+
+
 def _main(args: argparse.Namespace) -> int:
     from simulators.errors import SimulatorError
 
+    binary = "jt808" if args.jt808 else "gt06" if args.gt06 else None
+    if args.id_prefix is None:
+        args.id_prefix = _PREFIXES.get(binary or "", "SIM")
+    if binary and (args.load or args.replay):
+        raise CLIError(f"--load and --replay speak NMEA; with --{binary} simulate a fleet")
     try:
         if args.load:
             return asyncio.run(_load(args))
@@ -149,6 +165,9 @@ def _transport(args: argparse.Namespace) -> Any:
 
     if args.tcp:
         return TcpTransport(*parse_host_port(args.tcp))
+    if args.jt808 or args.gt06:
+        protocol = "jt808" if args.jt808 else "gt06"
+        return TcpTransport(*parse_host_port(args.jt808 or args.gt06), protocol=protocol)
     if args.mqtt:
         return MqttTransport(*parse_mqtt_url(args.mqtt), qos=args.qos)
     return PtyTransport(args.serial_pty or None)

@@ -6,6 +6,7 @@ import abc
 import random
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +34,9 @@ class Backoff:
         """Delay before attempt number ``attempt`` + 1 (``attempt`` >= 1 failures so far)."""
         base = min(self.maximum, self.initial * self.factor ** max(0, attempt - 1))
         return base * (1 + rng.uniform(-self.jitter, self.jitter))
+
+if TYPE_CHECKING:
+    from simulators.terminal import Report
 
 
 class Link(abc.ABC):
@@ -64,6 +68,12 @@ class Link(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Disconnect; never raises. Safe to call on a closed link."""
+
+    async def send_report(self, report: Report) -> int:
+        """Deliver one report as this link's terminal speaks; returns the bytes sent. NMEA
+        links send the report's sentences; binary-protocol links encode its record."""
+        await self.send(report.data)
+        return len(report.data)
 
 
 class Transport(abc.ABC):

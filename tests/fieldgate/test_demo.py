@@ -23,7 +23,8 @@ def test_demo_runs_seeds_and_stops_cleanly(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "fieldgate", "demo", "--port", str(api_port),
-         "--gateway-port", "0", "--terminals", "4"],
+         "--gateway-port", "0", "--terminals", "4", "--jt808-port", "0", "--gt06-port", "0",
+         "--binary-terminals", "1"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:
@@ -37,7 +38,10 @@ def test_demo_runs_seeds_and_stops_cleanly(tmp_path: Path) -> None:
                 break
         output = "".join(lines)
         assert "every install completed" in output, output
-        assert output.count("completed: first fix from") == 3  # the 4th is never registered
+        # the 4th NMEA terminal is never registered; one JT/T 808 and one GT06 terminal are
+        assert output.count("completed: first fix from") == 5
+        assert "completed: first fix from 13900000001" in output
+        assert "completed: first fix from 864120300000001" in output
 
         base = f"http://127.0.0.1:{api_port}"
         page = httpx.get(base + "/fleet")
@@ -52,7 +56,7 @@ def test_demo_runs_seeds_and_stops_cleanly(tmp_path: Path) -> None:
         while True:
             fleet = httpx.get(base + "/api/fleet/terminals", headers=headers).json()
             ids = {t["terminal_id"] for t in fleet["terminals"]}
-            if (ids == {"SIM0001", "SIM0002", "SIM0003"}
+            if (ids == {"SIM0001", "SIM0002", "SIM0003", "13900000001", "864120300000001"}
                     and all(t["fixes"] > 0 for t in fleet["terminals"])):
                 break
             assert time.monotonic() < until, fleet
@@ -61,7 +65,11 @@ def test_demo_runs_seeds_and_stops_cleanly(tmp_path: Path) -> None:
         assert [u["terminal_id"] for u in unknown] == ["SIM0004"]
         orders = httpx.get(base + "/api/work-orders", headers=headers,
                            params={"state": "completed"}).json()
-        assert orders["total"] == 3
+        assert orders["total"] == 5
+        binary = {t["terminal_id"]: t for t in fleet["terminals"]}
+        assert binary["13900000001"]["transport"] == "jt808"
+        assert binary["13900000001"]["acc"] is True
+        assert binary["864120300000001"]["transport"] == "gt06"
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -1,5 +1,10 @@
 """Gateway memory with N idle TCP terminals connected (target: 10,000 under 300 MB RSS).
 
+``--protocol jt808``: the terminals are JT/T 808 terminals on the gateway's JT/T 808 listener:
+each registers, authenticates and reports once, then sends a heartbeat every ``--heartbeat``
+seconds while held, reading the gateway's acknowledgements (issue 8: 10,000 of them under
+300 MB).
+
 The gateway runs in this process exactly as ``fieldgate gateway`` runs it: uvloop, the TCP
 listener, and the real sink (``telemetry.ingest.Ingest`` on a fresh SQLite file, unless ``--db``
 names another database). The terminals are a separate process (so that their sockets are not
@@ -54,12 +59,15 @@ def mib(n: float) -> str:
 
 # -- the terminals (child process) ---------------------------------------------------------
 
-async def _terminals(port: int, n: int, concurrency: int) -> None:
+async def _terminals(port: int, n: int, concurrency: int, protocol: str,
+                     heartbeat: float) -> None:
     from devices.nmea import encode
     from devices.records import Fix
+    from simulators.jt808 import Jt808Device
 
     loop = asyncio.get_running_loop()
     socks: list[socket.socket] = []
+    devices: list[Jt808Device] = []
     t0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
     gate = asyncio.Semaphore(concurrency)
 
@@ -70,28 +78,51 @@ async def _terminals(port: int, n: int, concurrency: int) -> None:
             await loop.sock_connect(sock, ("127.0.0.1", port))
             fix = Fix(t0 + timedelta(seconds=i), 45 + (i % 1000) * 1e-3, 7 + (i // 1000) * 1e-3,
                       0.0, 0.0, 300.0, 8, 1.0, 1)
-            await loop.sock_sendall(sock, encode.pgid(f"IDLE{i:06d}") + encode.epoch(fix))
+            if protocol == "jt808":
+                device = Jt808Device(f"139{i:08d}")
+                devices.append(device)
+                hello = (device.register() + device.authenticate()
+                         + device.location(time=fix.time, lat=fix.lat, lon=fix.lon))
+            else:
+                hello = encode.pgid(f"IDLE{i:06d}") + encode.epoch(fix)
+            await loop.sock_sendall(sock, hello)
             socks.append(sock)
 
     await asyncio.gather(*(one(i) for i in range(n)))
     print(f"connected {len(socks)}", flush=True)
-    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    done = loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    beats = 0
+    while protocol == "jt808" and not done.done():
+        await asyncio.wait([done], timeout=heartbeat)
+        if done.done():
+            break
+        for sock, device in zip(socks, devices, strict=True):
+            with contextlib.suppress(BlockingIOError):
+                while sock.recv(65536):  # the acknowledgements so far
+                    pass
+            with contextlib.suppress(BlockingIOError, OSError):
+                sock.send(device.heartbeat())
+        beats += 1
+        print(f"heartbeats {beats}", flush=True)
+    await done
     for sock in socks:
         sock.close()
 
 
-def _client_main(port: int, n: int, concurrency: int) -> int:
+def _client_main(port: int, n: int, concurrency: int, protocol: str, heartbeat: float) -> int:
     raise_nofile(n + 100)
     import uvloop
 
-    uvloop.run(_terminals(port, n, concurrency))
+    uvloop.run(_terminals(port, n, concurrency, protocol, heartbeat))
     return 0
 
 
-def _spawn_terminals(port: int, n: int, concurrency: int) -> subprocess.Popen:
+def _spawn_terminals(port: int, n: int, concurrency: int, protocol: str,
+                     heartbeat: float) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "bench", "gateway_idle", "--client", str(port),
-         "--connections", str(n), "--concurrency", str(concurrency)],
+         "--connections", str(n), "--concurrency", str(concurrency), "--protocol", protocol,
+         "--heartbeat", str(heartbeat)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -109,19 +140,23 @@ async def _measure(args: argparse.Namespace) -> dict[str, float]:
         if args.db is None:
             upgrade(db)
         ingest = IngestConfig(spool_dir=Path(tmp) / "spool", spool_fsync=False)
-        config = GatewayConfig(tcp=TcpConfig(
-            host="127.0.0.1", port=0, backlog=4096,
-            limits=TcpLimits(max_connections=n + 100, idle_timeout=3600)))
+        listener = TcpConfig(host="127.0.0.1", port=0, backlog=4096, protocol=args.protocol,
+                             limits=TcpLimits(max_connections=n + 100, idle_timeout=3600))
+        if args.protocol == "nmea":
+            config = GatewayConfig(tcp=listener)
+        else:
+            config = GatewayConfig(listeners=(listener,))
         async with Ingest(db=db, config=ingest) as sink, \
                 Gateway(config=config, sink=sink) as gateway:
-            assert gateway.tcp is not None
-            tcp = gateway.tcp
+            tcp = gateway.tcp if args.protocol == "nmea" else gateway.listeners[args.protocol]
+            assert tcp is not None
             gc.collect()
             gc.freeze()  # as fieldgate gateway does once it is up
             await asyncio.sleep(0.5)
             base = rss_bytes()
             started = time.perf_counter()
-            child = _spawn_terminals(tcp.port, n, args.concurrency)
+            child = _spawn_terminals(tcp.port, n, args.concurrency, args.protocol,
+                                     args.heartbeat)
             try:
                 deadline = time.monotonic() + 300
                 while tcp.metrics.sessions < n:
@@ -160,10 +195,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--concurrency", type=int, default=500,
                         help="connection attempts in flight (stay under the listen backlog)")
     parser.add_argument("--db", help="database for the sink (default: a fresh SQLite file)")
+    parser.add_argument("--protocol", choices=("nmea", "jt808"), default="nmea")
+    parser.add_argument("--heartbeat", type=float, default=2.0,
+                        help="jt808: seconds between heartbeats while held (default 2)")
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.client is not None:
-        return _client_main(args.client, args.connections, args.concurrency)
+        return _client_main(args.client, args.connections, args.concurrency, args.protocol,
+                            args.heartbeat)
 
     limit = raise_nofile(args.connections + 200)
     if limit < args.connections + 100:
@@ -179,7 +218,7 @@ def main(argv: list[str]) -> int:
         r = runner.run(_measure(args))
     n = r["connections"]
     per_conn = (r["held"] - r["base"]) / n
-    print(f"gateway_idle: {n} idle TCP terminals, loop {args.loop}, "
+    print(f"gateway_idle: {n} idle {args.protocol} terminals over TCP, loop {args.loop}, "
           f"python {sys.version.split()[0]}, pid {os.getpid()}")
     print(f"  connect + identify all: {r['connect_s']:6.2f} s ({n / r['connect_s']:,.0f}/s)")
     print(f"  RSS baseline (gateway, no connection): {mib(r['base'])}")

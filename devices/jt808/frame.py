@@ -20,6 +20,7 @@ packages    WORD, WORD    total and index (from 1), only when sub-packaged
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from devices.reject import Reject
@@ -35,6 +36,7 @@ _RSA = 0x0400
 _SUBPACKAGE = 0x2000
 _VERSION_FLAG = 0x4000
 _RESERVED = 0x8000
+_HEAD = struct.Struct(">HH")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +92,16 @@ def escape(data: bytes) -> bytes:
 
 
 def check_code(data: bytes) -> int:
-    """XOR of every byte (header and body)."""
+    """XOR of every byte (header and body): eight at a time, then folded."""
+    pad = -len(data) % 8
+    words = memoryview(data + bytes(pad) if pad else data).cast("Q")
     x = 0
-    for b in data:
-        x ^= b
-    return x
+    for word in words:
+        x ^= word
+    x ^= x >> 32
+    x ^= x >> 16
+    x ^= x >> 8
+    return x & 0xFF
 
 
 def parse(raw: bytes) -> Message | Reject:
@@ -149,19 +156,27 @@ def build(msg_id: int, phone: str, serial: int, body: bytes = b"", *,
     width = 12 if version is None else 20
     if len(phone) > width or any(c not in "0123456789abcdef" for c in phone):
         raise ValueError(f"phone must be at most {width} digits, got {phone!r}")
+    return encode_frame(msg_id, bytes.fromhex(phone.zfill(width)), serial, body,
+                        version=version, packages=packages)
+
+
+def encode_frame(msg_id: int, phone_bcd: bytes, serial: int, body: bytes, *,
+                 version: int | None = None, packages: tuple[int, int] | None = None) -> bytes:
+    """:func:`build` with the phone already as its BCD bytes (the gateway's replies: the
+    header's own bytes echoed) and no checks."""
     props = len(body)
-    head = bytearray()
-    head += msg_id.to_bytes(2)
     if version is not None:
         props |= _VERSION_FLAG
     if packages is not None:
         props |= _SUBPACKAGE
-    head += props.to_bytes(2)
+    head = _HEAD.pack(msg_id, props)
     if version is not None:
-        head.append(version)
-    head += bytes.fromhex(phone.zfill(width))
-    head += (serial & 0xFFFF).to_bytes(2)
+        head += bytes((version,))
+    head += phone_bcd + (serial & 0xFFFF).to_bytes(2)
     if packages is not None:
         head += packages[0].to_bytes(2) + packages[1].to_bytes(2)
-    data = bytes(head) + body
-    return b"\x7e" + escape(data + bytes((check_code(data),))) + b"\x7e"
+    data = head + body
+    data += bytes((check_code(data),))
+    if 0x7D in data or 0x7E in data:
+        data = escape(data)
+    return b"\x7e" + data + b"\x7e"

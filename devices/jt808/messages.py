@@ -9,6 +9,8 @@ bit or additional item is a table edit. Sources: JT/T 808-2013 and -2019, tables
 from __future__ import annotations
 
 import enum
+import functools
+import struct
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -18,6 +20,10 @@ from devices.status import Alarm, DeviceStatus
 BEIJING = timezone(timedelta(hours=8))
 KMH_PER_KNOT = 1.852
 LOCATION_SIZE = 28  #: the fixed part of a location report
+#: alarm, status, latitude, longitude (DWORDs), altitude (signed), speed, direction (WORDs)
+_FIXED = struct.Struct(">IIIIhHH")
+#: byte -> its value as two BCD digits, -1 when a nibble is not a digit
+_BCD = [(b >> 4) * 10 + (b & 15) if b >> 4 < 10 and b & 15 < 10 else -1 for b in range(256)]
 
 
 class MsgId(enum.IntEnum):
@@ -143,15 +149,27 @@ _SIGNED_ITEMS = frozenset({0x06})
 
 def decode_time(data: bytes, tz: timezone = BEIJING) -> datetime | None:
     """BCD ``YYMMDDhhmmss`` in ``tz`` to UTC; None when not a real time (all zeros, bad BCD)."""
-    text = data.hex()
-    if len(text) != 12 or not text.isdigit():
+    if len(data) != 6:
+        return None
+    day = _day(data[0:3], tz)
+    if day is None:
+        return None
+    h, m, s = _BCD[data[3]], _BCD[data[4]], _BCD[data[5]]
+    if h > 23 or m > 59 or s > 59:  # also -1: not BCD
+        return None
+    return day + timedelta(seconds=h * 3600 + m * 60 + s)
+
+
+@functools.lru_cache(maxsize=64)
+def _day(ymd: bytes, tz: timezone) -> datetime | None:
+    """Local midnight of a BCD ``YYMMDD`` as UTC (a terminal reports a handful of days)."""
+    y, mo, d = _BCD[ymd[0]], _BCD[ymd[1]], _BCD[ymd[2]]
+    if y < 0 or mo < 0 or d < 0:
         return None
     try:
-        local = datetime(2000 + int(text[0:2]), int(text[2:4]), int(text[4:6]), int(text[6:8]),
-                         int(text[8:10]), int(text[10:12]), tzinfo=tz)
+        return datetime(2000 + y, mo, d, tzinfo=tz).astimezone(UTC)
     except ValueError:
         return None
-    return local.astimezone(UTC)
 
 
 def encode_time(when: datetime, tz: timezone = BEIJING) -> bytes:
@@ -180,7 +198,7 @@ class Location:
 
     @property
     def positioned(self) -> bool:
-        return bool(self.status & StatusBit.POSITIONED)
+        return bool(self.status & _POSITIONED)
 
     @property
     def sats(self) -> int | None:
@@ -188,10 +206,14 @@ class Location:
         return raw[0] if raw is not None and len(raw) == 1 else None
 
     def device_status(self) -> DeviceStatus:
-        alarms = frozenset(a for bit, a in ALARM_BITS.items() if self.alarm >> bit & 1)
+        alarm = self.alarm
+        alarms = (frozenset(a for bit, a in ALARM_BITS.items() if alarm >> bit & 1) if alarm
+                  else _NO_ALARMS)
         fields: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         for item_id, raw in self.items.items():
+            if item_id == 0x31:  # satellites: a field of the fix
+                continue
             known = ITEMS.get(item_id)
             if known is not None and len(raw) == known[1]:
                 if known[0] != "sats":
@@ -204,7 +226,7 @@ class Location:
                 attributes[named[0]] = round(value, 1) if named[2] != 1 else int(value)
                 continue
             attributes[f"item_{item_id:02x}"] = raw.hex()
-        return DeviceStatus(alarms=alarms, acc=bool(self.status & StatusBit.ACC),
+        return DeviceStatus(alarms=alarms, acc=bool(self.status & _ACC),
                             attributes=attributes, **fields)
 
 
@@ -213,17 +235,13 @@ def decode_location(body: bytes) -> Location | None:
     list (an item running past the end) ends the list there: the position itself is sound."""
     if len(body) < LOCATION_SIZE:
         return None
-    alarm = int.from_bytes(body[0:4])
-    status = int.from_bytes(body[4:8])
-    lat = int.from_bytes(body[8:12]) / 1e6
-    lon = int.from_bytes(body[12:16]) / 1e6
-    if status & StatusBit.SOUTH:
+    alarm, status, lat_e6, lon_e6, alt, speed, course = _FIXED.unpack_from(body)
+    lat = lat_e6 / 1e6
+    lon = lon_e6 / 1e6
+    if status & _SOUTH:
         lat = -lat
-    if status & StatusBit.WEST:
+    if status & _WEST:
         lon = -lon
-    alt = int.from_bytes(body[16:18], signed=True)
-    speed = int.from_bytes(body[18:20]) / 10
-    course = int.from_bytes(body[20:22])
     time = decode_time(body[22:28])
     items: dict[int, bytes] = {}
     pos = LOCATION_SIZE
@@ -236,7 +254,7 @@ def decode_location(body: bytes) -> Location | None:
             break
         items[item_id] = body[pos + 2:end]
         pos = end
-    return Location(alarm, status, lat, lon, alt, speed, course, time, items)
+    return Location(alarm, status, lat, lon, alt, speed / 10, course, time, items)
 
 
 def encode_location(*, time: datetime, lat: float, lon: float, speed_kmh: float = 0.0,
@@ -321,6 +339,12 @@ def terminal_reply(serial: int, msg_id: int, result: ReplyResult = ReplyResult.O
 
 
 #: terminal parameters (0x8103) fieldgate sets by name: id → (name, byte length)
+_NO_ALARMS: frozenset[Alarm] = frozenset()
+_ACC = int(StatusBit.ACC)
+_SOUTH = int(StatusBit.SOUTH)
+_WEST = int(StatusBit.WEST)
+_POSITIONED = int(StatusBit.POSITIONED)
+
 PARAMS: dict[int, tuple[str, int]] = {
     0x0001: ("heartbeat_interval_s", 4),
     0x0027: ("sleep_report_interval_s", 4),

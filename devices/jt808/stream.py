@@ -14,6 +14,7 @@ Nothing here raises on input; every refusal is counted (:class:`~devices.reject.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -30,7 +31,6 @@ from devices.jt808.messages import (
     decode_reply,
     encode_params,
     encode_text,
-    platform_reply,
     register_reply,
 )
 from devices.records import Fix, NoFix, Record
@@ -48,6 +48,9 @@ _KMH_PER_KNOT = 1.852
 _NO_REPLY = frozenset({MsgId.TERMINAL_REPLY, MsgId.REGISTER, MsgId.PARAMS_REPLY,
                        MsgId.ATTRIBUTES_REPLY, MsgId.LOCATION_QUERY_REPLY, MsgId.CONTROL_REPLY})
 _NAMES = {m.value: m.name.lower() for m in MsgId}
+_PLATFORM_REPLY = int(MsgId.PLATFORM_REPLY)
+_LOCATION = int(MsgId.LOCATION)
+_REPLY = struct.Struct(">HHB")
 
 
 class TerminalReply(NamedTuple):
@@ -97,6 +100,7 @@ class Jt808Stream:
         self._out = bytearray()
         self._serial = 0  # the platform's message serial number
         self._parts: dict[tuple[str, int, int], dict[int, wire.Message]] = {}
+        self._bcd: dict[str, bytes] = {}  # the header's phone digits as sent
 
     # -- framing ---------------------------------------------------------------------------
 
@@ -193,9 +197,9 @@ class Jt808Stream:
 
     def _dispatch(self, msg: wire.Message, out: list[Record]) -> None:
         mid = msg.msg_id
-        if mid == MsgId.LOCATION:
+        if mid == _LOCATION:
             if self._location(msg.body, msg.terminal, out):
-                self._reply(msg, ReplyResult.OK)
+                self._reply(msg, 0)  # ReplyResult.OK
             else:
                 self._reply(msg, ReplyResult.BAD_MESSAGE)
             return
@@ -262,7 +266,9 @@ class Jt808Stream:
             out.append(NoFix(loc.time, loc.sats, terminal, status))
             stats.no_fixes += 1
         if count:
-            self._count(MsgId.LOCATION)
+            self.sentences += 1
+            by_type = stats.by_type
+            by_type["location"] = by_type.get("location", 0) + 1
         else:
             self.sentences += 1
             self._count_name("batch_location.item")
@@ -284,12 +290,15 @@ class Jt808Stream:
         self.rejected += count
         self.stats.reject(reason, count)
 
-    def _reply(self, msg: wire.Message, result: ReplyResult) -> None:
-        self._send(msg, MsgId.PLATFORM_REPLY, platform_reply(msg.serial, msg.msg_id, result))
+    def _reply(self, msg: wire.Message, result: int) -> None:
+        self._send(msg, _PLATFORM_REPLY, _REPLY.pack(msg.serial, msg.msg_id, result))
 
     def _send(self, msg: wire.Message, msg_id: int, body: bytes) -> None:
-        self._out += wire.build(msg_id, msg.phone, self._next_serial(), body,
-                                version=msg.version)
+        phone = self._bcd.get(msg.phone)
+        if phone is None:
+            phone = self._bcd[msg.phone] = bytes.fromhex(msg.phone)
+        self._out += wire.encode_frame(msg_id, phone, self._next_serial(), body,
+                                       version=msg.version)
 
     def _next_serial(self) -> int:
         serial = self._serial

@@ -18,6 +18,12 @@ class ServiceSettings(BaseSettings):
     #: database (table app_secrets) so that every API process on that database agrees
     secret_key: SecretStr | None = None
     token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
+    #: sign-in throttling: this many failures for one user name within the window lock it out
+    #: for the lock-out time; a client address gets ``login_max_failures_per_address``
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=20, ge=1, le=100_000)
+    login_window_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    login_lockout_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)

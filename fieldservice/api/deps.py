@@ -50,12 +50,16 @@ def _unauthorized(detail: str) -> HTTPException:
 async def user_for_token(state: ServiceState, session: AsyncSession, token: str) -> User:
     codec = await state.token_codec()
     try:
-        user_pk = codec.user_pk(token)
+        user_pk, issued = codec.claims(token)
     except InvalidToken:
         raise _unauthorized("invalid or expired token") from None
     user = await session.get(User, user_pk)
     if user is None or not user.active:
         raise _unauthorized("the token's user is unknown or deactivated")
+    valid_after = user.tokens_valid_after
+    if valid_after is not None and (issued is None or issued < valid_after):
+        raise _unauthorized("the token was revoked (password, role or account changed): "
+                            "sign in again")
     return user
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fieldservice.db.types import UTCDateTime
 from fieldservice.models.base import Audited, Base, Timestamped, Versioned
 from fieldservice.models.enums import enum_column
 from fieldservice.roles import Role
@@ -26,6 +28,8 @@ class User(Audited, Timestamped, Versioned, Base):
     #: free-form skill tags the dispatcher matches against an order ("install", "can-bus"...)
     skills: Mapped[list[str]] = mapped_column(default=list)
     zone: Mapped[str | None] = mapped_column(sa.String(64))
+    #: tokens issued before this are refused (set by a password, role or activity change)
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Customer(Audited, Timestamped, Versioned, Base):

@@ -41,3 +41,13 @@ app_secrets = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
+
+#: failed sign-ins per user name and per client address, and their lock-outs (migration 0008)
+login_failures = sa.Table(
+    "login_failures",
+    Base.metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", UTCDateTime(), nullable=False),
+    sa.Column("locked_until", UTCDateTime()),
+)

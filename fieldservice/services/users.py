@@ -15,6 +15,7 @@ from fieldservice.passwords import Passwords
 from fieldservice.roles import FIELD_ROLES, Role
 from fieldservice.schemas.people import PasswordChange, UserCreate, UserUpdate
 from fieldservice.services.records import Page, apply_changes, check_version, get_or_404, paginate
+from fieldservice.timestamps import utcnow
 
 
 async def user_by_name(session: AsyncSession, username: str) -> User | None:
@@ -49,14 +50,28 @@ async def update_user(session: AsyncSession, *, actor: Actor, user_pk: int, data
     password = changes.pop("password", None)
     if password is not None:
         user.password_hash = await passwords.hash_async(password)
+    revoke = password is not None or (
+        "role" in changes and changes["role"] != user.role) or (
+        "active" in changes and changes["active"] != user.active)
     apply_changes(user, changes)
+    if revoke:
+        revoke_tokens(user)
     await session.flush()
     return user
+
+
+def revoke_tokens(user: User) -> None:
+    """Refuse every token issued to ``user`` until now (a new sign-in gets a fresh one).
+    Tokens carry their issue time to the millisecond: the cut is on a whole millisecond, so a
+    token issued just after it is never taken for one issued before."""
+    now = utcnow()
+    user.tokens_valid_after = now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 async def set_password(session: AsyncSession, *, user: User, password: str,
                        passwords: Passwords) -> None:
     user.password_hash = await passwords.hash_async(password)
+    revoke_tokens(user)
     await session.flush()
 
 

@@ -47,6 +47,10 @@ async def test_deactivation_and_role_change_take_effect_at_once(app, client, sta
     user = ok(await client.get(f"/api/users/{user_id}", headers=admin.headers))
     user = ok(await client.patch(f"/api/users/{user_id}", headers=admin.headers,
                                  json={"version": user["version"], "role": "finance"}))
+    # the role change revoked the tokens issued before it (issue 9 section 3)
+    revoked = await client.get("/api/audit", headers=headers)
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+    headers = await login(client, "eve")
     assert (await client.get("/api/audit", headers=headers)).status_code == 403
     ok(await client.patch(f"/api/users/{user_id}", headers=admin.headers,
                           json={"version": user["version"], "active": False}))

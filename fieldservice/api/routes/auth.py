@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
@@ -13,6 +14,7 @@ from fieldservice.actors import Actor
 from fieldservice.api.deps import SessionDep, StateDep
 from fieldservice.db import set_actor
 from fieldservice.roles import Role
+from fieldservice.services import login_throttle as throttle
 from fieldservice.services.users import authenticate
 from fieldservice.timestamps import utcnow
 
@@ -27,23 +29,46 @@ class Token(BaseModel):
     role: Role
 
 
+def _too_many(lock: throttle.Locked, now: datetime) -> JSONResponse:
+    seconds = lock.retry_after_s(now)
+    minutes = max(1, -(-seconds // 60))
+    return JSONResponse(
+        {"detail": f"too many failed sign-ins: try again in {minutes} min",
+         "retry_after_s": seconds},
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(seconds)})
+
+
 @router.post("/token", response_model=Token, summary="Exchange username and password for a "
-             "bearer token")
+             "bearer token",
+             responses={429: {"description": "too many failed sign-ins for this user name or "
+                                             "client address (Retry-After says when to retry)"}})
 async def issue_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], state: StateDep,
-                      session: SessionDep) -> Token:
+                      session: SessionDep, request: Request) -> Token | JSONResponse:
+    now = utcnow()
+    address = request.client.host if request.client else None
+    lock = await throttle.locked(session, username=form.username, address=address, now=now)
+    if lock is not None:
+        # refused before the password is even checked: a locked name cannot be guessed at
+        state.metrics.logins.labels("throttled").inc()
+        return _too_many(lock, now)
     user = await authenticate(session, username=form.username, password=form.password,
                               passwords=state.passwords)
     if user is None:
         state.metrics.logins.labels("refused").inc()
+        caused = await throttle.failed(session, username=form.username, address=address,
+                                       now=now, settings=state.settings)
+        await session.commit()
+        if caused is not None:
+            return _too_many(caused, now)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "incorrect username or password",
                             headers={"WWW-Authenticate": "Bearer"})
     # a rehash on login (cost settings changed) is a change of the user, made by himself
     set_actor(session, Actor(name=user.username, user_pk=user.id, role=user.role),
               context="POST /api/auth/token")
+    await throttle.succeeded(session, username=form.username)
     await session.commit()
     codec = await state.token_codec()
-    now = utcnow()
-    issued = codec.issue(user_pk=user.id, username=user.username, now=now)
+    issued = codec.issue(user_pk=user.id, username=user.username, now=utcnow())
     state.metrics.logins.labels("issued").inc()
     return Token(access_token=issued.token,
                  expires_in=int((issued.expires_at - now).total_seconds()),

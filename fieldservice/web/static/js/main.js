@@ -102,8 +102,13 @@ function signInView() {
       window.location.hash = homeOf();
       route();
     } catch (exc) {
-      error.textContent = exc instanceof ApiError && exc.status === 401
-        ? t("signin.failed") : describe(exc);
+      if (exc instanceof ApiError && exc.status === 429) {
+        const seconds = Number(exc.body?.retry_after_s) || 60;
+        error.textContent = t("signin.locked", { minutes: Math.ceil(seconds / 60) });
+      } else {
+        error.textContent = exc instanceof ApiError && exc.status === 401
+          ? t("signin.failed") : describe(exc);
+      }
     }
   });
   return form;
@@ -161,6 +166,11 @@ function passwordView() {
       await api("/api/users/me/password", {
         method: "POST", json: { current_password: current.value, new_password: next.value },
       });
+      // the change revoked every token issued before it, this one too: sign in again
+      const answer = await api("/api/auth/token", {
+        method: "POST", auth: false, form: { username: me.username, password: next.value },
+      });
+      setToken(answer.access_token);
       form.reset();
       flash(t("password.done"), "ok");
     } catch (exc) {

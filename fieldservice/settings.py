@@ -7,8 +7,10 @@ profile); tests lower them, production must not.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ServiceSettings(BaseSettings):
@@ -17,6 +19,9 @@ class ServiceSettings(BaseSettings):
     #: signs bearer tokens; when unset, a random key is generated once and kept in the
     #: database (table app_secrets) so that every API process on that database agrees
     secret_key: SecretStr | None = None
+    #: keys FIELDGATE_SECRET_KEY had before (comma-separated): their tokens stay valid until
+    #: they expire; the configured way to rotate (docs/api.md)
+    previous_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
     #: sign-in throttling: this many failures for one user name within the window lock it out
     #: for the lock-out time; a client address gets ``login_max_failures_per_address``
@@ -54,6 +59,13 @@ class ServiceSettings(BaseSettings):
     return_visit_lookahead_days: int = Field(default=30, ge=0, le=366)
     #: ...and, for a customer who has none yet, as far back as this
     return_visit_backfill_days: int = Field(default=31, ge=0, le=366)
+
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("secret_key")
     @classmethod

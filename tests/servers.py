@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -206,3 +207,27 @@ def stopped_by_sigterm(proc: subprocess.Popen[str]) -> Iterator[Stopped]:
             proc.kill()
             proc.communicate()
     stopped.returncode = proc.returncode
+
+
+@contextlib.contextmanager
+def serving_app(app: Any) -> Iterator[str]:
+    """An ASGI app served by uvicorn on a free port in a thread: real HTTP for the tests that
+    need it (headers, throttling by address); yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        def install_signal_handlers(self) -> None:
+            pass
+
+    port = free_port()
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_port("127.0.0.1", port, timeout=20)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)

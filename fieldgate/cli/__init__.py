@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "fieldgate.cli.positions",
     "fieldgate.cli.terminals",
     "fieldgate.cli.users",
+    "fieldgate.cli.token_keys",
     "fieldgate.cli.work_orders",
     "fieldgate.cli.service_jobs",
     "fieldgate.cli.api",

@@ -22,7 +22,7 @@ from fieldservice.db import set_actor
 from fieldservice.models import User
 from fieldservice.roles import PERMISSIONS, Permission, Role
 from fieldservice.schemas.common import MAX_ID
-from fieldservice.tokens import InvalidToken
+from fieldservice.tokens import InvalidToken, UnknownKey
 
 TOKEN_URL = "/api/auth/token"
 #: the largest page a list returns
@@ -50,7 +50,10 @@ def _unauthorized(detail: str) -> HTTPException:
 async def user_for_token(state: ServiceState, session: AsyncSession, token: str) -> User:
     codec = await state.token_codec()
     try:
-        user_pk, issued = codec.claims(token)
+        try:
+            user_pk, issued = codec.claims(token)
+        except UnknownKey:  # signed with a key rotated in after this process read them
+            user_pk, issued = (await state.token_codec(reload=True)).claims(token)
     except InvalidToken:
         raise _unauthorized("invalid or expired token") from None
     user = await session.get(User, user_pk)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import time
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
@@ -11,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from fieldgate.dburl import DatabaseURL
 from fieldservice.api.metrics import ApiMetrics
 from fieldservice.db import create_engine, session_factory
-from fieldservice.db.shared_secrets import shared_secret
+from fieldservice.db.shared_secrets import TOKEN_KEY, token_keys
 from fieldservice.passwords import Passwords
 from fieldservice.settings import ServiceSettings
 from fieldservice.tokens import TokenCodec
 from fieldservice.workflow import TransitionTable
 
-#: name of the generated token-signing key in table app_secrets
-TOKEN_SECRET_NAME = "api_token_hs256"
+#: how often a process re-reads the signing keys: a rotated key signs everywhere within this
+KEY_REFRESH = timedelta(seconds=30)
 
 
 class ServiceState:
@@ -34,24 +36,51 @@ class ServiceState:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.passwords = Passwords(settings=settings)
         self._codec: TokenCodec | None = None
+        self._codec_at = 0.0
         self._codec_lock = asyncio.Lock()
 
-    async def token_codec(self) -> TokenCodec:
-        """From FIELDGATE_SECRET_KEY, else the key generated once in the database (loaded on
-        first use: ASGI test transports do not run lifespan events)."""
-        if self._codec is None:
+    async def token_codec(self, *, reload: bool = False) -> TokenCodec:
+        """The token codec: signing with FIELDGATE_SECRET_KEY (earlier keys in
+        FIELDGATE_PREVIOUS_SECRET_KEYS still verify), else with the newest key in the database
+        (every key there verifies). Database keys are re-read every ``KEY_REFRESH`` (a rotation
+        reaches every process without a restart) or when ``reload`` (a token named a key this
+        process has not seen). Loaded on first use: ASGI test transports run no lifespan."""
+        stale = time.monotonic() - self._codec_at > KEY_REFRESH.total_seconds()
+        configured = self.settings.secret_key
+        if self._codec is None or ((stale or reload) and configured is None):
             async with self._codec_lock:
-                if self._codec is None:
-                    configured = self.settings.secret_key
-                    secret = (configured.get_secret_value() if configured
-                              else await shared_secret(self.engine, TOKEN_SECRET_NAME))
-                    self._codec = TokenCodec(secret=secret,
-                                             ttl=timedelta(seconds=self.settings.token_ttl_s))
+                if self._codec is None or reload or (
+                        configured is None
+                        and time.monotonic() - self._codec_at > KEY_REFRESH.total_seconds()):
+                    self._codec = await self._load_codec()
+                    self._codec_at = time.monotonic()
         return self._codec
+
+    async def _load_codec(self) -> TokenCodec:
+        ttl = timedelta(seconds=self.settings.token_ttl_s)
+        configured = self.settings.secret_key
+        if configured is not None:
+            secrets = [configured.get_secret_value(),
+                       *(k.get_secret_value() for k in self.settings.previous_secret_keys)]
+            keys = {configured_kid(k): k for k in secrets}
+            return TokenCodec(secret=secrets[0], ttl=ttl, kid=configured_kid(secrets[0]),
+                              keys=keys)
+        stored = await token_keys(self.engine)
+        name, secret, _created = stored[-1]
+        # the very first key signed without a kid before keys were named: keep it that way
+        # until a rotation, so a database's existing tokens and new ones look alike
+        kid = None if name == TOKEN_KEY else name
+        return TokenCodec(secret=secret, ttl=ttl, kid=kid,
+                          keys={n: v for n, v, _c in stored})
 
     async def aclose(self) -> None:
         if self._owns_engine:
             await self.engine.dispose()
+
+
+def configured_kid(secret: str) -> str:
+    """The name a configured key signs under: a digest, never the key."""
+    return "cfg-" + hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
 def service_state(request: Request) -> ServiceState:

@@ -6,12 +6,10 @@ change, a role change or a deactivation."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from fieldgate.dburl import DatabaseURL
 from fieldservice.api import create_app
@@ -22,26 +20,13 @@ from tests import servers
 from tests.fieldservice.factories import FAST_HASHING, PASSWORD, add_user
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:
-        pass
-
-
 @pytest.fixture
 def site(db: DatabaseURL) -> Iterator[tuple[str, object]]:
     settings = ServiceSettings(login_max_failures=3, login_max_failures_per_address=6,
                                login_window_s=60, login_lockout_s=120, **FAST_HASHING)
     app = create_app(db=db, settings=settings)
-    port = servers.free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        servers.wait_for_port("127.0.0.1", port, timeout=20)
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with servers.serving_app(app) as base:
+        yield base, app
 
 
 def sign_in(base: str, username: str, password: str) -> httpx.Response:

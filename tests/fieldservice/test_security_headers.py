@@ -3,12 +3,10 @@ fit for the web app, every answer no-sniff and frame denial, and CORS stays clos
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from fieldgate.dburl import DatabaseURL
 from fieldservice.api import create_app
@@ -18,26 +16,12 @@ from tests import servers
 from tests.fieldservice.factories import FAST_HASHING
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:
-        pass
-
-
 @pytest.fixture
 def base(sqlite_db: DatabaseURL) -> Iterator[str]:
     settings = ServiceSettings(map_tile_url="https://{s}.tile.example.org/{z}/{x}/{y}.png",
                                **FAST_HASHING)
-    app = create_app(db=sqlite_db, settings=settings)
-    port = servers.free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        servers.wait_for_port("127.0.0.1", port, timeout=20)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with servers.serving_app(create_app(db=sqlite_db, settings=settings)) as url:
+        yield url
 
 
 def test_headers_on_pages_api_and_files(base: str) -> None:

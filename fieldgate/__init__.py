@@ -1,8 +1,10 @@
 """fieldgate: the command line and the wiring that joins gateway, telemetry and fieldservice.
 
 The product's packages (``devices``, ``gateway``, ``telemetry``, ``fieldservice``,
-``simulators``) do not import this package, except for :mod:`fieldgate.dburl`, the one value
-object they share.
+``simulators``) do not import this package: what they share lives below them
+(:mod:`telemetry.dburl`, :mod:`devices.session`; ``tests/test_layers.py`` keeps it so).
 """
 
-__version__ = "0.1.0"
+from fieldservice import __version__
+
+__all__ = ["__version__"]

@@ -1,54 +1,11 @@
 """What the gateway hands its decoded records to.
 
 The gateway knows no SQL: it talks to a :class:`TelemetrySink`, which ``telemetry`` implements
-(batch writer, spool, registry, latest state) and the wiring in ``fieldgate`` plugs in.
+(batch writer, spool, registry, latest state) and the wiring in ``fieldgate`` plugs in. The
+types live in :mod:`devices.session` (both sides import them from there) and are re-exported
+here for the gateway's users.
 """
 
-from __future__ import annotations
+from devices.session import SessionInfo, TelemetrySink, Transport
 
-import enum
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
-
-from devices.records import Record
-
-
-class Transport(enum.StrEnum):
-    """How NMEA reaches the gateway. A binary protocol's listener (TCP too) reports its
-    protocol's name instead (``jt808``, ``gt06``): one label says both."""
-
-    TCP = "tcp"
-    MQTT = "mqtt"
-    SERIAL = "serial"
-
-
-@dataclass(slots=True)
-class SessionInfo:
-    """One terminal's presence on one transport: a TCP connection, an MQTT topic, a serial port.
-
-    ``sentences`` and ``rejected`` are running totals for the session, updated by the gateway
-    before each :meth:`TelemetrySink.publish`; the sink may read them (health rules).
-    """
-
-    terminal_id: str
-    transport: str  #: a :class:`Transport`, or the binary protocol's name
-    remote: str  #: "host:port", broker URL + topic, or device path
-    connected_at: datetime
-    sentences: int = 0
-    rejected: int = 0
-    rejected_by_reason: dict[str, int] = field(default_factory=dict)
-
-
-class TelemetrySink(Protocol):
-    async def session_opened(self, session: SessionInfo) -> None:
-        """A terminal identified itself (PGID seen, first MQTT message, serial port opened)."""
-
-    async def publish(self, session: SessionInfo, records: Sequence[Record]) -> None:
-        """Take the records of one read. May wait: that wait is the gateway's backpressure
-        (the transport stops reading until the sink has room). Never loses records it accepted.
-        """
-
-    async def session_closed(self, session: SessionInfo) -> None:
-        """The connection closed, the port vanished, or the session timed out."""
+__all__ = ["SessionInfo", "TelemetrySink", "Transport"]

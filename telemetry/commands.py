@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devices.commands import Command, CommandKind
-from fieldgate.dburl import DatabaseURL
+from telemetry.dburl import DatabaseURL
 from telemetry.health.store import make_engine
 
 metadata = sa.MetaData()

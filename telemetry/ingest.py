@@ -30,10 +30,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from devices.records import Fix, Record
-from fieldgate.dburl import DatabaseURL
-from gateway.sink import SessionInfo
+from devices.session import SessionInfo
 from telemetry.batch import Batch, PendingBatch, StateDelta, UnknownDelta, newer
 from telemetry.config import IngestConfig
+from telemetry.dburl import DatabaseURL
 from telemetry.errors import BatchRejected, IngestClosed, SpoolError, StorageUnavailable
 from telemetry.metrics import IngestMetrics, TelemetryCollector
 from telemetry.registry import Registration, Registry

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -22,8 +22,25 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from telemetry.ingest import Ingest
+
+class IngestView(Protocol):
+    """What the collector reads of a :class:`~telemetry.ingest.Ingest`."""
+
+    @property
+    def metrics(self) -> IngestMetrics: ...
+
+    def spool_depth(self) -> Any: ...
+
+    def spool_corrupt_regions(self) -> int: ...
+
+    @property
+    def pending_rows(self) -> int: ...
+
+    @property
+    def database_up(self) -> bool: ...
+
+    @property
+    def registered_terminals(self) -> int: ...
 
 PREFIX = "fieldgate_telemetry_"
 ROW_BUCKETS = (1, 10, 100, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000)
@@ -133,7 +150,7 @@ _COUNTERS = (
 class TelemetryCollector(Collector):
     """Prometheus view of one :class:`~telemetry.ingest.Ingest`."""
 
-    def __init__(self, ingest: Ingest) -> None:
+    def __init__(self, ingest: IngestView) -> None:
         self._ingest = ingest
 
     def describe(self) -> Iterator[Metric]:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import psycopg
 
 from devices.records import Fix
-from fieldgate.dburl import DatabaseURL
+from telemetry.dburl import DatabaseURL
 from telemetry.errors import QueryError
 from telemetry.pgcopy import COLUMNS as POSITION_COLUMNS
 from telemetry.store.sql import STATE_COLUMNS, UNKNOWN_COLUMNS

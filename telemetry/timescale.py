@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import psycopg
 
-from fieldgate.dburl import DatabaseURL
+from telemetry.dburl import DatabaseURL
 
 log = logging.getLogger(__name__)
 

@@ -113,8 +113,8 @@ def _tickets(args: argparse.Namespace) -> int:
 
 def _rules(args: argparse.Namespace) -> int:
     from fieldgate.cli import CLIError
+    from telemetry.health.builtin_rules import default_registry
     from telemetry.health.errors import HealthConfigError
-    from telemetry.health.rules import default_registry
     from telemetry.health.settings import health_settings_from
 
     registry = default_registry()

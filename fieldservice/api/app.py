@@ -10,8 +10,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from fieldgate import __version__
-from fieldgate.dburl import DatabaseURL
+from fieldservice import __version__
 from fieldservice.api.errors import install_error_handlers
 from fieldservice.api.metrics import ApiMetrics, MetricsMiddleware
 from fieldservice.api.openapi import annotate_roles
@@ -41,6 +40,7 @@ from fieldservice.api.security import SecurityHeaders
 from fieldservice.api.state import ServiceState, app_state
 from fieldservice.settings import ServiceSettings
 from fieldservice.workflow import TransitionTable, default_transitions
+from telemetry.dburl import DatabaseURL
 
 
 def create_app(

@@ -10,7 +10,6 @@ from datetime import timedelta
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from fieldgate.dburl import DatabaseURL
 from fieldservice.api.metrics import ApiMetrics
 from fieldservice.db import create_engine, session_factory
 from fieldservice.db.shared_secrets import TOKEN_KEY, token_keys
@@ -18,6 +17,7 @@ from fieldservice.passwords import Passwords
 from fieldservice.settings import ServiceSettings
 from fieldservice.tokens import TokenCodec
 from fieldservice.workflow import TransitionTable
+from telemetry.dburl import DatabaseURL
 
 #: how often a process re-reads the signing keys: a rotated key signs everywhere within this
 KEY_REFRESH = timedelta(seconds=30)

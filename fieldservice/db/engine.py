@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from fieldgate.dburl import DatabaseURL
 from fieldservice.db.audit import AuditedSession
+from telemetry.dburl import DatabaseURL
 
 #: how long a SQLite transaction waits for another one's write lock before failing
 SQLITE_BUSY_TIMEOUT_S = 30.0

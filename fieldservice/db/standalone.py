@@ -10,10 +10,10 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fieldgate.dburl import DatabaseURL
 from fieldservice.actors import Actor
 from fieldservice.db.audit import set_actor
 from fieldservice.db.engine import create_engine, session_factory
+from telemetry.dburl import DatabaseURL
 
 #: the first schema revision holding the service tables
 SERVICE_SCHEMA = "0002"

@@ -37,10 +37,10 @@ from fieldservice.schemas.billing import (
     VoidUseBody,
 )
 from fieldservice.services import bindings
+from fieldservice.services.order_access import get_order
 from fieldservice.services.parts import part_by_code, price_at
 from fieldservice.services.records import Page, check_version, get_or_404, paginate
 from fieldservice.services.registry import terminal_by_id
-from fieldservice.services.work_orders import get_order
 from fieldservice.timestamps import utcnow
 from fieldservice.warranty import warranty_status
 

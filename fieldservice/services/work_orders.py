@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldservice.actors import Actor
 from fieldservice.db.counters import next_work_order_number
-from fieldservice.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from fieldservice.errors import Conflict, InvalidInput, PermissionDenied
 from fieldservice.models import (
     FINAL_STATES,
     Customer,
@@ -27,6 +27,7 @@ from fieldservice.models import (
 from fieldservice.roles import Role
 from fieldservice.schemas.work_orders import ActionAvailability, WorkOrderCreate, WorkOrderUpdate
 from fieldservice.services import bindings
+from fieldservice.services.order_access import get_order
 from fieldservice.services.records import Page, apply_changes, check_version, paginate
 from fieldservice.services.registry import terminal_by_id
 from fieldservice.timestamps import utcnow
@@ -58,21 +59,6 @@ class WorkOrderFilter:
     number: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
-
-
-def ensure_visible(order: WorkOrder, actor: Actor) -> None:
-    """A technician sees only the orders assigned to him."""
-    if actor.role is Role.TECHNICIAN and order.assignee_pk != actor.user_pk:
-        raise PermissionDenied(f"work order {order.number} is not assigned to you")
-
-
-async def get_order(session: AsyncSession, order_pk: int, *, actor: Actor,
-                    reload: bool = False) -> WorkOrder:
-    order = await session.get(WorkOrder, order_pk, populate_existing=reload)
-    if order is None:
-        raise NotFound(f"no work order with id {order_pk}")
-    ensure_visible(order, actor)
-    return order
 
 
 async def _resolve_refs(session: AsyncSession, data: WorkOrderCreate) -> tuple[

@@ -52,7 +52,7 @@ _EXPORTS = {
     "Thresholds": "telemetry.health.config",
     "UnknownRuleError": "telemetry.health.errors",
     "Verdict": "telemetry.health.hysteresis",
-    "default_registry": "telemetry.health.rules",
+    "default_registry": "telemetry.health.builtin_rules",
 }
 
 __all__ = [

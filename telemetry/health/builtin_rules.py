@@ -22,7 +22,7 @@ from telemetry.health.config import (
     ReconnectStormThresholds,
 )
 from telemetry.health.hysteresis import GOOD, Verdict
-from telemetry.health.rules import Rule, RuleKind
+from telemetry.health.rules import Rule, RuleKind, RuleRegistry
 from telemetry.health.terminal import TerminalHealth, fix_json, iso
 
 
@@ -179,3 +179,8 @@ BUILTIN_RULES: tuple[type[Rule], ...] = (
     OfflineRule, NoFixRule, PoorAccuracyRule, PositionJumpRule, ClockDriftRule,
     ReconnectStormRule, ChecksumErrorRule, *ALARM_RULES,
 )
+
+
+def default_registry() -> RuleRegistry:
+    """A fresh registry holding the built-in rules."""
+    return RuleRegistry([cls() for cls in BUILTIN_RULES])

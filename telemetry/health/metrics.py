@@ -7,13 +7,32 @@ it holds no global state.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from telemetry.health.runner import HealthStack
+if TYPE_CHECKING:  # the parts the collector reads; the runner's own modules, no cycle
+    from telemetry.health.monitor import HealthMonitor
+    from telemetry.health.sweep import OfflineSweeper
+
+
+class _RunnerCounters(Protocol):
+    dropped_events: int
+    store_errors: int
+
+
+class HealthParts(Protocol):
+    """What the collector reads of a :class:`~telemetry.health.runner.HealthStack`."""
+
+    @property
+    def monitor(self) -> HealthMonitor: ...
+
+    @property
+    def runner(self) -> _RunnerCounters: ...
+
+    @property
+    def sweeper(self) -> OfflineSweeper | None: ...
 
 PREFIX = "fieldgate_health_"
 
@@ -30,7 +49,7 @@ _COUNTERS = (
 
 
 class HealthCollector(Collector):
-    def __init__(self, stack: HealthStack) -> None:
+    def __init__(self, stack: HealthParts) -> None:
         self._stack = stack
 
     def describe(self) -> Iterator[Metric]:

@@ -20,12 +20,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devices.records import Fix, NoFix, StatusReport
+from devices.session import SessionInfo
 from devices.status import Alarm, DeviceStatus
-from gateway.sink import SessionInfo
+from telemetry.health.builtin_rules import default_registry
 from telemetry.health.config import HealthConfig, Thresholds
 from telemetry.health.geo import _M_PER_DEG, distance_m
 from telemetry.health.hysteresis import FaultEvent, FaultEventKind, Tracker, Verdict
-from telemetry.health.rules import Rule, RuleKind, RuleRegistry, default_registry
+from telemetry.health.rules import Rule, RuleKind, RuleRegistry
 from telemetry.health.terminal import (
     SessionCounters,
     TerminalHealth,

@@ -6,7 +6,7 @@ The engine (:class:`~telemetry.health.monitor.HealthMonitor`) knows rules only t
 :class:`RuleRegistry`. A later protocol that reports power cuts, low voltage or antenna faults in
 status words adds a rule class and registers it; the engine does not change::
 
-    registry = default_registry()
+    registry = default_registry()              # telemetry.health.builtin_rules
     registry.register(PowerCutRule())          # record_types = (Jt808Status,)
     monitor = HealthMonitor(config=config, registry=registry)
 
@@ -155,10 +155,3 @@ class RuleRegistry:
              "defaults": dataclasses.asdict(r.default_thresholds())}
             for r in self._rules.values()
         ]
-
-
-def default_registry() -> RuleRegistry:
-    """A fresh registry holding the built-in rules."""
-    from telemetry.health.builtin_rules import BUILTIN_RULES
-
-    return RuleRegistry([cls() for cls in BUILTIN_RULES])

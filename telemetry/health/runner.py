@@ -16,8 +16,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from fieldgate.dburl import DatabaseURL
-from gateway.sink import TelemetrySink
+from devices.session import TelemetrySink
+from telemetry.dburl import DatabaseURL
 from telemetry.health.config import HealthConfig
 from telemetry.health.metrics import HealthCollector
 from telemetry.health.monitor import HealthMonitor

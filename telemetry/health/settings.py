@@ -28,9 +28,10 @@ from typing import Any
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from telemetry.health.builtin_rules import default_registry
 from telemetry.health.config import HealthConfig, Thresholds
 from telemetry.health.errors import HealthConfigError
-from telemetry.health.rules import RuleRegistry, default_registry
+from telemetry.health.rules import RuleRegistry
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from devices.records import Record
-from gateway.sink import SessionInfo, TelemetrySink
+from devices.session import SessionInfo, TelemetrySink
 from telemetry.health.monitor import HealthMonitor
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from fieldgate.dburl import DatabaseURL
+from telemetry.dburl import DatabaseURL
 from telemetry.health.hysteresis import FaultEvent, FaultEventKind
 from telemetry.health.schema import fault_events, faults, registry_changes, terminals
 from telemetry.health.terminal import TerminalInfo

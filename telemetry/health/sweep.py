@@ -26,9 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from telemetry.health.builtin_rules import OfflineRule
+from telemetry.health.builtin_rules import OfflineRule, default_registry
 from telemetry.health.config import HealthConfig, OfflineThresholds
-from telemetry.health.rules import RuleRegistry, default_registry
+from telemetry.health.rules import RuleRegistry
 from telemetry.health.schema import faults, terminal_state, terminals
 from telemetry.health.store import FaultState, FaultStore, clear_fault, open_fault
 from telemetry.health.terminal import iso

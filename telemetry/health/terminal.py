@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devices.records import Fix
+from devices.session import SessionInfo
 from devices.status import Alarm, DeviceStatus
-from gateway.sink import SessionInfo
 from telemetry.health.config import (
     ChecksumErrorThresholds,
     PoorAccuracyThresholds,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from fieldgate.dburl import DatabaseURL
 from telemetry.batch import Batch
 from telemetry.config import IngestConfig
+from telemetry.dburl import DatabaseURL
 
 
 @dataclass(slots=True)

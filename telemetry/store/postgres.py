@@ -26,9 +26,9 @@ from typing import TypeVar
 
 import psycopg
 
-from fieldgate.dburl import DatabaseURL
 from telemetry.batch import Batch
 from telemetry.config import IngestConfig
+from telemetry.dburl import DatabaseURL
 from telemetry.errors import BatchRejected, StorageUnavailable
 from telemetry.pgcopy import COLUMNS, fix_columns
 from telemetry.store import WriteResult, split_by_registration

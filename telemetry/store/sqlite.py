@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from fieldgate.dburl import DatabaseURL
 from telemetry.batch import Batch
 from telemetry.config import IngestConfig
+from telemetry.dburl import DatabaseURL
 from telemetry.errors import BatchRejected, StorageUnavailable
 from telemetry.pgcopy import COLUMNS, decode_positions, fix_columns
 from telemetry.store import WriteResult, split_by_registration

@@ -72,6 +72,8 @@ async function readFeed(url, onEvent, onState, signal) {
   }
 }
 
+const COMMAND_KINDS = ["set_interval", "locate", "text", "reset", "raw"];
+
 function healthCards(fleet) {
   return h("div", { class: "cards", id: "health" },
     HEALTH.map((s) => h("div", { class: `stat ${s}`, dataset: { health: s } },
@@ -100,6 +102,7 @@ export function boardView(me) {
   const trackForm = h("form", { class: "track-form", id: "track" });
   const orders = h("div", { class: "columns-board", id: "order-board" });
   const escalations = h("div", { class: "card", id: "escalations" });
+  const commands = h("div", { class: "card", id: "commands" });
   let map = null;
   let markers = null;
   let trackLine = null;
@@ -150,7 +153,11 @@ export function boardView(me) {
         className: `marker marker-${term.terminal_id}` })
         .bindTooltip([term.terminal_id, label("health", health),
           formatDateTime(term.last_fix.time), ...said].join(" · "))
-        .on("click", () => { trackForm.elements.terminal.value = term.terminal_id; })
+        .on("click", () => {
+          trackForm.elements.terminal.value = term.terminal_id;
+          const form = commands.querySelector("form");
+          if (form) form.elements.terminal.value = term.terminal_id;
+        })
         .addTo(markers);
     }
     if (points.length) map.fitBounds(points, { padding: [30, 30], maxZoom: 15 });
@@ -229,6 +236,65 @@ export function boardView(me) {
     }
   }
 
+  /** JT/T 808 and GT06 terminals take commands: send one, and see each one's fate. */
+  function commandPanel() {
+    const log = h("ul", { class: "command-log", id: "command-log" });
+    const value = h("input", { name: "value", "aria-label": t("command.value"),
+      placeholder: t("command.value") });
+    const kind = h("select", { name: "kind", "aria-label": t("command.kind") },
+      COMMAND_KINDS.map((k) => h("option", { value: k }, label("command.kind", k))));
+    const form = h("form", { class: "track-form", id: "command-form" },
+      h("input", { name: "terminal", placeholder: t("board.track.terminal"),
+        "aria-label": t("command.terminal"), required: true }),
+      kind, value,
+      h("button", { class: "primary small" }, t("command.send")),
+      h("button", { type: "button", class: "small", onClick: () => showLog() },
+        t("command.refresh")));
+    const needsValue = () => {
+      value.hidden = kind.value === "locate" || kind.value === "reset";
+      value.type = kind.value === "set_interval" ? "number" : "text";
+      value.placeholder = kind.value === "set_interval" ? t("command.seconds") : t("command.text");
+    };
+    kind.addEventListener("change", needsValue);
+    needsValue();
+
+    async function showLog() {
+      const terminal = form.elements.terminal.value.trim();
+      if (!terminal) return;
+      try {
+        const page = await api(`/api/terminals/${encodeURIComponent(terminal)}/commands`,
+          { query: { limit: 10 } });
+        replace(log, page.items.length === 0 ? h("li", { class: "muted" }, t("command.none"))
+          : page.items.map((c) => h("li", { dataset: { state: c.state, id: c.id } },
+            h("b", {}, label("command.kind", c.kind)),
+            c.interval_s ? ` ${c.interval_s} s` : "", c.text ? ` «${c.text}»` : "",
+            " ", h("span", { class: `badge command-${c.state}` }, label("command.state", c.state)),
+            c.result ? h("span", { class: "muted" }, ` · ${c.result}`) : null,
+            h("div", { class: "muted" }, `${formatDateTime(c.created_at)} · ${c.created_by}`))));
+      } catch (exc) {
+        replace(log, h("li", { class: "form-error" }, describe(exc)));
+      }
+    }
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const terminal = form.elements.terminal.value.trim();
+      const body = { kind: kind.value };
+      if (kind.value === "set_interval") body.interval_s = Number(value.value);
+      if (kind.value === "text" || kind.value === "raw") body.text = value.value;
+      try {
+        const sent = await api(`/api/terminals/${encodeURIComponent(terminal)}/commands`,
+          { method: "POST", json: body });
+        flash(t("command.queued", { id: sent.id, terminal }), "ok");
+        await showLog();
+      } catch (exc) {
+        flash(describe(exc), "error");
+      }
+    });
+    replace(commands, h("h2", {}, t("command.title")), h("p", { class: "hint" }, t("command.hint")),
+      form, log);
+  }
+
   const now = Date.now();
   const local = (ms) => new Date(ms - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
   replace(trackForm,
@@ -254,7 +320,9 @@ export function boardView(me) {
     h("div", { class: "board-grid" },
       h("div", { class: "card" }, h("h2", {}, t("board.map")), mapBox, trackForm),
       h("div", { class: "card" }, h("h2", {}, t("board.feed")), feed)),
-    h("h2", {}, t("board.orders")), orders, escalations);
+    h("h2", {}, t("board.orders")), orders, escalations, canAssign ? commands : null);
+
+  if (canAssign) commandPanel();
 
   refreshHealth();
   refreshOrders();

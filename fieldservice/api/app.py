@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fieldservice import __version__
 from fieldservice.api.errors import install_error_handlers
+from fieldservice.api.idempotency import IdempotencyMiddleware
 from fieldservice.api.metrics import ApiMetrics, MetricsMiddleware
 from fieldservice.api.openapi import annotate_roles
 from fieldservice.api.routes import (
@@ -100,6 +101,8 @@ def create_app(
         annotate_roles(router)
         app.include_router(router)
     app.mount("/static", pages.static_files, name="static")
+    # innermost: a replayed answer still gets the security headers and is counted
+    app.add_middleware(IdempotencyMiddleware, engine=lambda: state.engine)
     app.add_middleware(SecurityHeaders, tile_url=settings.map_tile_url)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

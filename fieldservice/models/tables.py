@@ -51,3 +51,15 @@ login_failures = sa.Table(
     sa.Column("window_start", UTCDateTime(), nullable=False),
     sa.Column("locked_until", UTCDateTime()),
 )
+
+#: answers kept for requests sent with an Idempotency-Key (migration 0009): the key is a digest
+#: of method, path, credentials and the client's key
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    Base.metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("headers", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -6,6 +6,8 @@ technician with his zone, skills and load."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,20 @@ async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any,
     assert stored["assignee_id"] == site.ids[Role.TECHNICIAN]
 
 
+@contextlib.asynccontextmanager
+async def jt808_gateway(site: Desk, tmp_path: Path,
+                        commands: Any = None) -> AsyncIterator[tuple[Ingest, Gateway]]:
+    """The site's writer behind a gateway with a JT/T 808 listener (and a command relay)."""
+    config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
+                          state_interval=0.05, spool_fsync=False)
+    gateway_config = GatewayConfig(listeners=(
+        TcpConfig(host="127.0.0.1", port=0, protocol="jt808"),))
+    async with Ingest(db=site.db, config=config) as ingest, \
+            Gateway(config=gateway_config, sink=ingest, commands=commands,
+                    command_interval=0.1) as gateway:
+        yield ingest, gateway
+
+
 async def test_the_map_shows_what_a_jt808_terminal_says_about_itself(
         site: Desk, tablet: Any, tmp_path: Path) -> None:
     from datetime import UTC, datetime
@@ -95,12 +111,7 @@ async def test_the_map_shows_what_a_jt808_terminal_says_about_itself(
 
     phone = "13900000401"
     site.installed_terminal(phone)
-    config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
-                          state_interval=0.05, spool_fsync=False)
-    gateway_config = GatewayConfig(listeners=(
-        TcpConfig(host="127.0.0.1", port=0, protocol="jt808"),))
-    async with Ingest(db=site.db, config=config) as ingest, \
-            Gateway(config=gateway_config, sink=ingest) as gateway:
+    async with jt808_gateway(site, tmp_path) as (ingest, gateway):
         device = Jt808Device(phone)
         reader, writer = await asyncio.open_connection("127.0.0.1",
                                                        gateway.listeners["jt808"].port)
@@ -135,14 +146,8 @@ async def test_a_dispatcher_changes_a_terminals_report_interval_and_sees_it_done
 
     phone = "13900060001"
     site.installed_terminal(phone)
-    config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
-                          state_interval=0.05, spool_fsync=False)
-    gateway_config = GatewayConfig(listeners=(
-        TcpConfig(host="127.0.0.1", port=0, protocol="jt808"),))
-    async with Ingest(db=site.db, config=config) as ingest, \
-            CommandStore(site.db) as store, \
-            Gateway(config=gateway_config, sink=ingest, commands=store,
-                    command_interval=0.1) as gateway:
+    async with CommandStore(site.db) as store, \
+            jt808_gateway(site, tmp_path, commands=store) as (_ingest, gateway):
         fleet = Fleet(transport=TcpTransport("127.0.0.1", gateway.listeners["jt808"].port,
                                              protocol="jt808"),
                       terminals=1, id_prefix="1390006", interval=1.0, clock=RealClock())

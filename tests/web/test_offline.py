@@ -111,3 +111,45 @@ async def test_a_conflict_is_shown_and_kept_until_the_technician_decides(
     stored = _server_state(site, order)
     assert stored["checklist_confirmed_at"] is not None
     assert stored["description"] == "customer moved the truck"
+
+
+async def test_a_change_whose_answer_was_lost_is_sent_again_and_made_once(
+        site: Desk, tablet: Any) -> None:
+    order = site.repair_order()
+    page = tablet
+    await _controlled(page, site, order)
+    await page.context.set_offline(True)
+    for name in ("Tools", "Spare terminals", "SIM cards", "Documents"):
+        await page.get_by_label(name, exact=True).check()
+    await page.get_by_role("button", name="Confirm checklist").click()
+    await page.get_by_text("No connection: saved on this tablet").wait_for()
+
+    # the first time, the server gets the change and makes it, but its answer never arrives
+    keys: list[str | None] = []
+    lost = {"done": False}
+
+    async def lose_the_first_answer(route: Any) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if not lost["done"]:
+            lost["done"] = True
+            await route.fetch()  # reaches the server, which confirms the checklist
+            await route.abort("connectionreset")
+            return
+        await route.continue_()
+
+    await page.route("**/api/work-orders/*/checklist", lose_the_first_answer)
+    await page.context.set_offline(False)
+    await page.evaluate("window.dispatchEvent(new Event('online'))")
+    await _until(lambda: len(keys) >= 1)
+    assert _server_state(site, order)["checklist_confirmed_at"] is not None  # it was made
+    # the tablet does not know: it sends the same change again, with the same key
+    await page.evaluate("window.dispatchEvent(new Event('online'))")
+    await _until(lambda: len(keys) >= 2)
+    await page.locator("#waiting").wait_for(state="detached")
+    assert keys[0] and keys[0] == keys[1]  # the same Idempotency-Key both times
+    assert await page.locator(".queue-item.failed").count() == 0  # no false conflict
+    audit = site.call("GET", "/api/audit", Role.MANAGER,
+                      params={"entity": "work_orders", "entity_id": str(order["id"]),
+                              "limit": 100})["items"]
+    confirmed = [e for e in audit if "checklist_confirmed_at" in e["changes"]]
+    assert len(confirmed) == 1  # made once

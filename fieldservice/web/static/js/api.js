@@ -59,6 +59,7 @@ async function parse(response) {
  * @property {Record<string, string>} [form] sent form-encoded
  * @property {Record<string, any>} [query] query parameters (arrays repeat the parameter)
  * @property {boolean} [auth] send the bearer token (default true)
+ * @property {Record<string, string>} [headers] more request headers (Idempotency-Key)
  */
 
 /**
@@ -68,13 +69,15 @@ async function parse(response) {
  * @param {ApiOptions} [options]
  * @returns {Promise<any>}
  */
-export async function api(path, { method = "GET", json, form, query, auth = true } = {}) {
+export async function api(path, { method = "GET", json, form, query, auth = true,
+  headers: extra = {} } = {}) {
   const url = new URL(path, window.location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value === undefined || value === null || value === "") continue;
     for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(key, v);
   }
-  const headers = { Accept: "application/json" };
+  /** @type {Record<string, string>} */
+  const headers = { Accept: "application/json", ...extra };
   let body;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";

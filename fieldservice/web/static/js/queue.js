@@ -4,6 +4,10 @@
 // decides conflicts. A refused change stays in the queue with the server's message until the
 // technician retries or discards it: nothing is dropped silently.
 //
+// Each change carries an Idempotency-Key: when the connection drops after the server made the
+// change but before its answer arrived, sending it again returns the kept answer instead of a
+// version conflict (fieldservice.api.idempotency).
+//
 // Versions: the first queued change of an order carries the version the page had read. A
 // change queued behind another one of the same order is "chained": the version it needs is
 // the one the server answers to the change before it, written into it when that one is sent.
@@ -73,7 +77,8 @@ export async function enqueue(item) {
   const items = await queued();
   // a payment carries its charge's version, not the order's: never chained
   const chained = !item.ownVersion && items.some((i) => i.orderId === item.orderId);
-  const entry = { ...item, status: "waiting", message: null, chained, created: Date.now() };
+  const entry = { ...item, status: "waiting", message: null, chained, created: Date.now(),
+    key: newKey() };
   await tx("readwrite", (store) => req(store.add(entry)));
   changed();
   return entry;
@@ -93,11 +98,19 @@ export async function retry(id) {
       item.status = "waiting";
       item.message = null;
       item.chained = true; // take the current version when sent
+      item.key = newKey(); // another request: the refused one's answer is kept under its key
       await req(store.put(item));
     }
   });
   changed();
   return flush();
+}
+
+/** A change's Idempotency-Key: sent again after a lost answer, it is not made twice (the
+ * server answers what it answered the first time). getRandomValues works on plain HTTP too. */
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function currentVersion(orderId) {
@@ -107,7 +120,8 @@ async function currentVersion(orderId) {
 async function send(item, version) {
   const path = `/api/work-orders/${item.orderId}/${item.path}`;
   if (!item.blob) {
-    return api(path, { method: "POST", json: { ...item.json, version } });
+    return api(path, { method: "POST", json: { ...item.json, version },
+      headers: item.key ? { "Idempotency-Key": item.key } : {} });
   }
   const body = new FormData();
   body.append("version", String(version));
@@ -115,8 +129,9 @@ async function send(item, version) {
   body.append("file", item.blob, item.filename || "image");
   let response;
   try {
-    response = await fetch(path, { method: "POST", body,
-      headers: { Authorization: `Bearer ${token()}` } });
+    const headers = { Authorization: `Bearer ${token()}` };
+    if (item.key) headers["Idempotency-Key"] = item.key;
+    response = await fetch(path, { method: "POST", body, headers });
   } catch (exc) {
     throw new ApiError(0, String(exc));
   }

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from devices.records import Fix
+from fieldgate.db import upgrade
 from fieldgate.dburl import DatabaseURL
 from gateway.sink import SessionInfo, Transport
 from telemetry.config import IngestConfig
+from tests import servers
 from tests.waiting import eventually  # noqa: F401  (the suite imports it from here)
 
 BASE = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -75,3 +80,37 @@ def config(tmp_path: Path, **overrides: Any) -> IngestConfig:
     }
     values.update(overrides)
     return IngestConfig(**values)
+
+
+# -- a private PostgreSQL cluster for outage and crash tests -----------------------------
+
+@pytest.fixture(scope="module")
+def private_pg() -> Iterator[servers.PrivatePostgres]:
+    try:
+        pg = servers.PrivatePostgres()
+    except FileNotFoundError as exc:
+        servers.unavailable("PostgreSQL server binaries", str(exc))
+    try:
+        pg.init()
+        pg.start()
+        yield pg
+    finally:
+        pg.close()
+
+
+@pytest.fixture
+def outage_db(private_pg: servers.PrivatePostgres) -> Iterator[DatabaseURL]:
+    """A migrated database on the private cluster, with terminals T-0..T-4 registered."""
+    with contextlib.suppress(Exception):
+        private_pg.start()  # a previous test may have left it stopped
+    name = servers.unique_name("fgt_outage")
+    url = servers.create_database(name, admin_url=private_pg.admin_url())
+    db = DatabaseURL.parse(url)
+    upgrade(db)
+    register(db, *(f"T-{i}" for i in range(5)))
+    try:
+        yield db
+    finally:
+        with contextlib.suppress(Exception):
+            private_pg.start()
+        servers.drop_database(name, admin_url=private_pg.admin_url())

@@ -7,16 +7,13 @@ running sink; the shared server on 5432 is never touched.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from fieldgate.db import upgrade
 from fieldgate.dburl import DatabaseURL
 from telemetry.ingest import Ingest
 from telemetry.spool import HEAD
@@ -34,38 +31,6 @@ from tests.telemetry.conftest import (
 )
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def private_pg() -> Iterator[servers.PrivatePostgres]:
-    try:
-        pg = servers.PrivatePostgres()
-    except FileNotFoundError as exc:
-        servers.unavailable("PostgreSQL server binaries", str(exc))
-    try:
-        pg.init()
-        pg.start()
-        yield pg
-    finally:
-        pg.close()
-
-
-@pytest.fixture
-def outage_db(private_pg: servers.PrivatePostgres) -> Iterator[DatabaseURL]:
-    """A migrated database on the private cluster, with terminals T-0..T-4 registered."""
-    with contextlib.suppress(Exception):
-        private_pg.start()  # a previous test may have left it stopped
-    name = servers.unique_name("fgt_outage")
-    url = servers.create_database(name, admin_url=private_pg.admin_url())
-    db = DatabaseURL.parse(url)
-    upgrade(db)
-    register(db, *(f"T-{i}" for i in range(5)))
-    try:
-        yield db
-    finally:
-        with contextlib.suppress(Exception):
-            private_pg.start()
-        servers.drop_database(name, admin_url=private_pg.admin_url())
 
 
 def _stop(pg: servers.PrivatePostgres) -> asyncio.Future:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,34 +72,34 @@ async def pipeline(db: DatabaseURL, tmp_path: Path) -> AsyncIterator[Gateway]:
         yield gateway
 
 
-async def jt808_terminal(port: int, phone: str, alarm: Alarm | None, reports: int) -> None:
-    device = Jt808Device(phone)
+async def report(port: int, hello: bytes, frames: Callable[[int], bytes],
+                 device: Jt808Device | Gt06Device, reports: int) -> None:
+    """One terminal: ``hello`` (registration or login), then ``reports`` frames a tenth of a
+    second apart, reading the gateway's answers."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(device.register() + device.authenticate())
+    writer.write(hello)
     for i in range(reports):
-        alarms = frozenset({alarm}) if alarm is not None else frozenset()
-        writer.write(device.location(time=datetime.now(UTC), lat=31.2 + i * 1e-5, lon=121.5,
-                                     alarms=alarms, acc=alarm is not Alarm.POWER_CUT))
+        writer.write(frames(i))
         await writer.drain()
         device.receive(await reader.read(4096))
         await asyncio.sleep(0.1)
     writer.close()
     with contextlib.suppress(ConnectionError):
         await writer.wait_closed()
+
+
+async def jt808_terminal(port: int, phone: str, alarm: Alarm | None, reports: int) -> None:
+    device = Jt808Device(phone)
+    alarms = frozenset({alarm}) if alarm is not None else frozenset()
+    await report(port, device.register() + device.authenticate(), lambda i: device.location(
+        time=datetime.now(UTC), lat=31.2 + i * 1e-5, lon=121.5, alarms=alarms,
+        acc=alarm is not Alarm.POWER_CUT), device, reports)
 
 
 async def gt06_terminal(port: int, reports: int) -> None:
     device = Gt06Device(GT06_IMEI)
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(device.login())
-    for _ in range(reports):
-        writer.write(device.heartbeat(acc=False, alarm=Alarm.POWER_CUT))
-        await writer.drain()
-        device.receive(await reader.read(4096))
-        await asyncio.sleep(0.1)
-    writer.close()
-    with contextlib.suppress(ConnectionError):
-        await writer.wait_closed()
+    await report(port, device.login(),
+                 lambda _i: device.heartbeat(acc=False, alarm=Alarm.POWER_CUT), device, reports)
 
 
 def open_faults(db: DatabaseURL) -> list[tuple[str, str]]:

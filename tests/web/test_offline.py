@@ -25,6 +25,16 @@ async def _controlled(page: Any, desk: Desk, order: dict[str, Any]) -> None:
     await page.locator("#history li").first.wait_for()
 
 
+async def _checklist_confirmed_offline(page: Any, desk: Desk, order: dict[str, Any]) -> None:
+    """Controlled, then offline: the checklist confirmed on the tablet, waiting to be sent."""
+    await _controlled(page, desk, order)
+    await page.context.set_offline(True)
+    for name in ("Tools", "Spare terminals", "SIM cards", "Documents"):
+        await page.get_by_label(name, exact=True).check()
+    await page.get_by_role("button", name="Confirm checklist").click()
+    await page.get_by_text("No connection: saved on this tablet").wait_for()
+
+
 def _server_state(desk: Desk, order: dict[str, Any]) -> dict[str, Any]:
     return desk.call("GET", f"/api/work-orders/{order['id']}", Role.DISPATCHER)
 
@@ -79,12 +89,7 @@ async def test_a_conflict_is_shown_and_kept_until_the_technician_decides(
         site: Desk, tablet: Any) -> None:
     order = site.repair_order()
     page = tablet
-    await _controlled(page, site, order)
-    await page.context.set_offline(True)
-    for name in ("Tools", "Spare terminals", "SIM cards", "Documents"):
-        await page.get_by_label(name, exact=True).check()
-    await page.get_by_role("button", name="Confirm checklist").click()
-    await page.get_by_text("No connection: saved on this tablet").wait_for()
+    await _checklist_confirmed_offline(page, site, order)
 
     # meanwhile the office changes the order: the queued change was made on an older version
     site.call("PATCH", f"/api/work-orders/{order['id']}", Role.DISPATCHER,
@@ -117,12 +122,7 @@ async def test_a_change_whose_answer_was_lost_is_sent_again_and_made_once(
         site: Desk, tablet: Any) -> None:
     order = site.repair_order()
     page = tablet
-    await _controlled(page, site, order)
-    await page.context.set_offline(True)
-    for name in ("Tools", "Spare terminals", "SIM cards", "Documents"):
-        await page.get_by_label(name, exact=True).check()
-    await page.get_by_role("button", name="Confirm checklist").click()
-    await page.get_by_text("No connection: saved on this tablet").wait_for()
+    await _checklist_confirmed_offline(page, site, order)
 
     # the first time, the server gets the change and makes it, but its answer never arrives
     keys: list[str | None] = []

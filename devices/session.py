@@ -22,6 +22,11 @@ class Transport(enum.StrEnum):
     SERIAL = "serial"
 
 
+#: transports that carry NMEA only: their records never have a ``status`` (alarm words), so the
+#: telemetry side does not look for one on its hot path
+NMEA_TRANSPORTS = frozenset(Transport)
+
+
 @dataclass(slots=True)
 class SessionInfo:
     """One terminal's presence on one transport: a TCP connection, an MQTT topic, a serial port.

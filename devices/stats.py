@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from devices.reject import Reject
 
+#: distinct kinds counted by name (binary protocols; NMEA keeps its own, same-valued limit)
+MAX_COUNTED_TYPES = 64
+
 
 @dataclass(slots=True)
 class DecodeStats:
@@ -23,6 +26,15 @@ class DecodeStats:
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
+
+    def accept(self, kind: str) -> None:
+        """One message or sentence of ``kind`` accepted. Distinct kinds past
+        :data:`MAX_COUNTED_TYPES` are counted as ``other``: garbage with a valid check code must
+        not grow the table without bound."""
+        by_type = self.by_type
+        if kind not in by_type and len(by_type) >= MAX_COUNTED_TYPES:
+            kind = "other"
+        by_type[kind] = by_type.get(kind, 0) + 1
 
     def reject(self, reason: Reject, count: int = 1) -> None:
         self.rejected[reason] = self.rejected.get(reason, 0) + count

@@ -67,9 +67,6 @@ class TokenCodec:
             raise UnknownKey(f"unknown signing key {kid!r}")
         return [secret]
 
-    def user_pk(self, token: str) -> int:
-        return self.claims(token)[0]
-
     def claims(self, token: str) -> tuple[int, datetime | None]:
         """(user pk, when the token was issued: None for a token without ``iat``)."""
         failure: Exception | None = None

@@ -94,10 +94,11 @@ class CommandRelay:
 
     async def cycle(self) -> None:
         await self._record_answers()
+        # read (and so expire) even with no terminal connected here: a command for a terminal
+        # that never connects must still end as expired
+        pending = await self.source.pending()
         here = dict(self.connections())
-        if not here:
-            return
-        for command_id, terminal, command in await self.source.pending():
+        for command_id, terminal, command in pending:
             conn = here.get(terminal)
             if conn is None:
                 continue

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from devices.records import Fix, Record
-from devices.session import SessionInfo
+from devices.session import NMEA_TRANSPORTS, SessionInfo
 from telemetry.batch import Batch, PendingBatch, StateDelta, UnknownDelta, newer
 from telemetry.config import IngestConfig
 from telemetry.dburl import DatabaseURL
@@ -225,13 +225,14 @@ class Ingest:
             if last is not None:
                 st.fixes += n_fixes
                 st.fix = newer(st.fix, last)
-            for record in reversed(records):  # the newest status (binary protocols)
-                reported = record.status
-                if reported is not None:
-                    st.acc = reported.acc
-                    st.alarms = ",".join(sorted(reported.alarms))
-                    st.status_at = now
-                    break
+            if session.transport not in NMEA_TRANSPORTS:  # binary protocols' status words
+                for record in reversed(records):
+                    reported = record.status
+                    if reported is not None:
+                        st.acc = reported.acc
+                        st.alarms = ",".join(sorted(reported.alarms))
+                        st.status_at = now
+                        break
         if status is not _REGISTERED:
             self._sighting(pb, tid, session, now, len(records), last, n_fixes)
             if status is _UNDETERMINED:

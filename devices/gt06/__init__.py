@@ -3,7 +3,7 @@
 
 from devices.gt06.frame import MAX_FRAME, Packet, build, crc_itu, parse
 from devices.gt06.messages import Proto
-from devices.gt06.stream import CommandReply, Gt06Stream
+from devices.gt06.stream import Gt06Stream
 
-__all__ = ["MAX_FRAME", "CommandReply", "Gt06Stream", "Packet", "Proto", "build", "crc_itu",
+__all__ = ["MAX_FRAME", "Gt06Stream", "Packet", "Proto", "build", "crc_itu",
            "parse"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 from devices.commands import Command, CommandAnswer, CommandKind, UnsupportedCommand
 from devices.gt06 import frame as wire
@@ -39,17 +38,8 @@ from devices.reject import Reject
 from devices.stats import DecodeStats
 from devices.status import DeviceStatus
 
-MAX_COUNTED_TYPES = 64
 _NAMES = {p.value: p.name.lower() for p in Proto}
 _STARTS = (b"\x78\x78", b"\x79\x79")
-
-
-class CommandReply(NamedTuple):
-    """A 0x15/0x21 string reply: the terminal's answer to an online command."""
-
-    terminal: str | None
-    server_flag: int  #: the flag the command carried (fieldgate: the command's id)
-    text: str
 
 
 class Gt06Stream:
@@ -72,7 +62,6 @@ class Gt06Stream:
         self.max_frame = max_frame
         self.sentences = 0
         self.rejected = 0
-        self.replies: list[CommandReply] = []
         self._answers: list[CommandAnswer] = []
         self._clock = clock
         self._buf = bytearray()
@@ -184,7 +173,6 @@ class Gt06Stream:
             if reply is None:
                 self._reject(Reject.MALFORMED)
                 return
-            self.replies.append(CommandReply(self.terminal, *reply))
             self._answers.append(CommandAnswer(reply[0], True, reply[1]))
         elif proto == Proto.TIME_REQUEST:
             self._send(Proto.TIME_REQUEST, encode_time(self._clock()), packet.serial)
@@ -234,11 +222,7 @@ class Gt06Stream:
 
     def _count(self, proto: int) -> None:
         self.sentences += 1
-        name = _NAMES.get(proto) or f"0x{proto:02x}"
-        by_type = self.stats.by_type
-        if name not in by_type and len(by_type) >= MAX_COUNTED_TYPES:
-            name = "other"
-        by_type[name] = by_type.get(name, 0) + 1
+        self.stats.accept(_NAMES.get(proto) or f"0x{proto:02x}")
 
     def _reject(self, reason: Reject) -> None:
         self.rejected += 1
@@ -246,15 +230,6 @@ class Gt06Stream:
 
     def _send(self, proto: int, content: bytes, serial: int) -> None:
         self._out += wire.build(proto, content, serial)
-
-    def command(self, text: str, *, server_flag: int) -> int:
-        """Queue an online command (0x80); returns the serial it was sent with. The terminal's
-        answer comes back as a :class:`CommandReply` carrying ``server_flag``."""
-        serial = self._serial
-        self._serial = (serial + 1) & 0xFFFF
-        self._out += wire.build(Proto.COMMAND, encode_command(text, server_flag=server_flag),
-                                serial)
-        return serial
 
     def send_command(self, command: Command, ref: int) -> tuple[int, bytes]:
         """The 0x80 frame of ``command``, carrying ``ref`` as its server flag (the terminal's

@@ -3,7 +3,7 @@
 
 from devices.jt808.frame import MAX_FRAME, Message, build, parse
 from devices.jt808.messages import MsgId, RegisterResult, ReplyResult
-from devices.jt808.stream import Jt808Stream, TerminalReply
+from devices.jt808.stream import Jt808Stream
 
 __all__ = ["MAX_FRAME", "Jt808Stream", "Message", "MsgId", "RegisterResult", "ReplyResult",
-           "TerminalReply", "build", "parse"]
+           "build", "parse"]

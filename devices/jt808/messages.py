@@ -22,6 +22,8 @@ KMH_PER_KNOT = 1.852
 LOCATION_SIZE = 28  #: the fixed part of a location report
 #: alarm, status, latitude, longitude (DWORDs), altitude (signed), speed, direction (WORDs)
 _FIXED = struct.Struct(">IIIIhHH")
+#: serial, message id, result: the body of both general replies (0x8001, 0x0001)
+_REPLY = struct.Struct(">HHB")
 #: byte -> its value as two BCD digits, -1 when a nibble is not a digit
 _BCD = [(b >> 4) * 10 + (b & 15) if b >> 4 < 10 and b & 15 < 10 else -1 for b in range(256)]
 
@@ -313,9 +315,9 @@ def encode_batch(locations: list[bytes], *, supplement: bool = False) -> bytes:
 
 # -- platform replies and commands --------------------------------------------------------
 
-def platform_reply(serial: int, msg_id: int, result: ReplyResult = ReplyResult.OK) -> bytes:
+def platform_reply(serial: int, msg_id: int, result: int = ReplyResult.OK) -> bytes:
     """0x8001 body: the terminal message's serial and id, and the result."""
-    return serial.to_bytes(2) + msg_id.to_bytes(2) + bytes((result,))
+    return _REPLY.pack(serial, msg_id, result)
 
 
 def register_reply(serial: int, result: RegisterResult, auth_code: str = "") -> bytes:
@@ -333,7 +335,7 @@ def decode_reply(body: bytes) -> tuple[int, int, int] | None:
     return int.from_bytes(body[0:2]), int.from_bytes(body[2:4]), body[4]
 
 
-def terminal_reply(serial: int, msg_id: int, result: ReplyResult = ReplyResult.OK) -> bytes:
+def terminal_reply(serial: int, msg_id: int, result: int = ReplyResult.OK) -> bytes:
     """0x0001 body (simulators answering commands)."""
     return platform_reply(serial, msg_id, result)
 

@@ -14,9 +14,7 @@ Nothing here raises on input; every refusal is counted (:class:`~devices.reject.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
-from typing import NamedTuple
 
 from devices.commands import Command, CommandAnswer, CommandKind, UnsupportedCommand
 from devices.jt808 import frame as wire
@@ -31,14 +29,13 @@ from devices.jt808.messages import (
     decode_reply,
     encode_params,
     encode_text,
+    platform_reply,
     register_reply,
 )
 from devices.records import Fix, NoFix, Record
 from devices.reject import Reject
 from devices.stats import DecodeStats
 
-#: distinct message types counted by name; unknown ids past this are counted as "other"
-MAX_COUNTED_TYPES = 64
 #: sub-packaged messages being reassembled at once, and packages per message
 MAX_REASSEMBLIES = 4
 MAX_PACKAGES = 256
@@ -50,16 +47,6 @@ _NO_REPLY = frozenset({MsgId.TERMINAL_REPLY, MsgId.REGISTER, MsgId.PARAMS_REPLY,
 _NAMES = {m.value: m.name.lower() for m in MsgId}
 _PLATFORM_REPLY = int(MsgId.PLATFORM_REPLY)
 _LOCATION = int(MsgId.LOCATION)
-_REPLY = struct.Struct(">HHB")
-
-
-class TerminalReply(NamedTuple):
-    """A 0x0001 general reply: the terminal's answer to a platform command."""
-
-    terminal: str
-    serial: int  #: the platform message's serial it answers
-    msg_id: int
-    result: int
 
 
 class Jt808Stream:
@@ -88,7 +75,6 @@ class Jt808Stream:
         self.max_frame = max_frame
         self.sentences = 0  #: messages accepted (the session's counter)
         self.rejected = 0
-        self.replies: list[TerminalReply] = []  #: 0x0001 answers seen, for the command log
         self._answers: list[CommandAnswer] = []
         self._phone: str | None = None  # as the header carries it (for commands)
         self._version: int | None = None
@@ -233,7 +219,6 @@ class Jt808Stream:
                 self._reject(Reject.MALFORMED)
                 return
             self._count(mid)
-            self.replies.append(TerminalReply(msg.terminal, *reply))
             outcome = reply[2]
             name = (ReplyResult(outcome).name.lower()
                     if outcome in ReplyResult._value2member_map_ else f"result {outcome}")
@@ -265,33 +250,22 @@ class Jt808Stream:
         else:
             out.append(NoFix(loc.time, loc.sats, terminal, status))
             stats.no_fixes += 1
-        if count:
-            self.sentences += 1
-            by_type = stats.by_type
-            by_type["location"] = by_type.get("location", 0) + 1
-        else:
-            self.sentences += 1
-            self._count_name("batch_location.item")
+        self.sentences += 1
+        stats.accept("location" if count else "batch_location.item")
         return True
 
     # -- counters and replies --------------------------------------------------------------
 
     def _count(self, mid: int) -> None:
         self.sentences += 1
-        self._count_name(_NAMES.get(mid) or f"0x{mid:04x}")
-
-    def _count_name(self, name: str) -> None:
-        by_type = self.stats.by_type
-        if name not in by_type and len(by_type) >= MAX_COUNTED_TYPES:
-            name = "other"
-        by_type[name] = by_type.get(name, 0) + 1
+        self.stats.accept(_NAMES.get(mid) or f"0x{mid:04x}")
 
     def _reject(self, reason: Reject, count: int = 1) -> None:
         self.rejected += count
         self.stats.reject(reason, count)
 
     def _reply(self, msg: wire.Message, result: int) -> None:
-        self._send(msg, _PLATFORM_REPLY, _REPLY.pack(msg.serial, msg.msg_id, result))
+        self._send(msg, _PLATFORM_REPLY, platform_reply(msg.serial, msg.msg_id, result))
 
     def _send(self, msg: wire.Message, msg_id: int, body: bytes) -> None:
         phone = self._bcd.get(msg.phone)

@@ -14,6 +14,7 @@ from fieldgate.cli.users import service_db
 from fieldgate.dburl import DatabaseURL
 
 if TYPE_CHECKING:  # imported where used: `fieldgate --help` stays quick
+    from devices.commands import Command
     from fieldservice.schemas.fleet import TerminalCreate
 
 STATES = ("in_stock", "installed", "faulty", "returned", "scrapped")
@@ -148,33 +149,25 @@ def _command(args: argparse.Namespace) -> int:
     return 0 if row["state"] in ("pending", "sent", "acknowledged") else 1
 
 
-async def _send(db: DatabaseURL, terminal: str, command: object, expires_in: int,
+async def _send(db: DatabaseURL, terminal: str, command: Command, expires_in: int,
                 wait: float) -> dict:
     import time
 
     from fieldgate.cli import CLIError
     from fieldservice.db.standalone import command_line_actor, standalone_session
     from fieldservice.errors import ServiceError
-    from fieldservice.models import AuditEntry
-    from fieldservice.services import registry
-    from fieldservice.timestamps import utcnow
-    from telemetry.commands import CommandStore, insert_command
+    from fieldservice.services.terminal_commands import create_command
+    from telemetry.commands import CommandStore
 
     actor = command_line_actor()
     async with standalone_session(db, actor=actor,
                                   context="fieldgate terminals command") as session:
         try:
-            known = await registry.get_terminal(session, terminal)
+            row = await create_command(session, actor=actor, terminal_id=terminal,
+                                       command=command,
+                                       ttl=dt.timedelta(seconds=expires_in))
         except ServiceError as exc:
             raise CLIError(exc.message) from None
-        now = utcnow()
-        row = await insert_command(session, known.terminal_id, command,  # type: ignore[arg-type]
-                                   created_by=actor.name, now=now,
-                                   ttl=dt.timedelta(seconds=expires_in))
-        session.add(AuditEntry(at=now, actor_pk=None, actor_name=actor.name,
-                               entity="terminal_commands", entity_pk=str(row.id),
-                               action="create", changes={"kind": [None, str(row.command.kind)]},
-                               context=f"command for terminal {known.terminal_id}"))
         await session.commit()
     deadline = time.monotonic() + wait
     async with CommandStore(db) as store:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,8 @@ from fieldservice.timestamps import utcnow
 
 HEADER = b"idempotency-key"
 KEEP = timedelta(days=1)
+#: how often one process deletes the expired answers
+PRUNE_EVERY_S = 60.0
 _KEY = re.compile(rb"[A-Za-z0-9_\-]{8,128}")
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: answers larger than this are not kept (images are uploaded, not answered)
@@ -63,6 +66,7 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, *, engine: Any) -> None:
         self.app = app
         self.engine_of = engine  # a callable: the engine exists once the app state does
+        self._pruned_at = float("-inf")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _UNSAFE:
@@ -107,9 +111,11 @@ class IdempotencyMiddleware:
                      scoped: str) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """Take the key (None: ours to process) or return what it holds."""
         now = utcnow()
-        async with engine.begin() as conn:
-            await conn.execute(idempotency_keys.delete().where(
-                idempotency_keys.c.created_at < now - KEEP))
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:  # not a write per request
+            self._pruned_at = time.monotonic()
+            async with engine.begin() as conn:
+                await conn.execute(idempotency_keys.delete().where(
+                    idempotency_keys.c.created_at < now - KEEP))
         try:
             async with engine.begin() as conn:
                 await conn.execute(idempotency_keys.insert().values(
@@ -119,8 +125,15 @@ class IdempotencyMiddleware:
             async with engine.connect() as conn:
                 row = (await conn.execute(sa.select(
                     idempotency_keys.c.status, idempotency_keys.c.headers,
-                    idempotency_keys.c.body).where(idempotency_keys.c.key == scoped))).first()
-            if row is None:  # expired between the two statements: ours after all
+                    idempotency_keys.c.body, idempotency_keys.c.created_at).where(
+                    idempotency_keys.c.key == scoped))).first()
+            if row is not None and row.created_at < now - KEEP:  # expired, not yet pruned
+                async with engine.begin() as conn:
+                    await conn.execute(idempotency_keys.delete().where(
+                        idempotency_keys.c.key == scoped,
+                        idempotency_keys.c.created_at < now - KEEP))
+                row = None
+            if row is None:  # pruned between the two statements: ours after all
                 return await self._claim(engine, scoped)
             headers = [(k.encode("latin-1"), v.encode("latin-1"))
                        for k, v in json.loads(row.headers)]

@@ -21,6 +21,8 @@ from telemetry.dburl import DatabaseURL
 
 #: how often a process re-reads the signing keys: a rotated key signs everywhere within this
 KEY_REFRESH = timedelta(seconds=30)
+#: the least time between two reads of the keys forced by tokens naming an unknown key
+RELOAD_AT_MOST_S = 1.0
 
 
 class ServiceState:
@@ -45,16 +47,23 @@ class ServiceState:
         (every key there verifies). Database keys are re-read every ``KEY_REFRESH`` (a rotation
         reaches every process without a restart) or when ``reload`` (a token named a key this
         process has not seen). Loaded on first use: ASGI test transports run no lifespan."""
-        stale = time.monotonic() - self._codec_at > KEY_REFRESH.total_seconds()
-        configured = self.settings.secret_key
-        if self._codec is None or ((stale or reload) and configured is None):
+        if self._codec_due(reload):
             async with self._codec_lock:
-                if self._codec is None or reload or (
-                        configured is None
-                        and time.monotonic() - self._codec_at > KEY_REFRESH.total_seconds()):
+                if self._codec_due(reload):  # another request may have loaded it meanwhile
                     self._codec = await self._load_codec()
                     self._codec_at = time.monotonic()
+        assert self._codec is not None
         return self._codec
+
+    def _codec_due(self, reload: bool) -> bool:
+        if self._codec is None:
+            return True
+        if self.settings.secret_key is not None:
+            return False  # configured keys change with the settings only (a restart)
+        age = time.monotonic() - self._codec_at
+        # an unknown key forces a read at most once a second: tokens naming made-up keys must
+        # not turn every request into a database read
+        return age > KEY_REFRESH.total_seconds() or (reload and age > RELOAD_AT_MOST_S)
 
     async def _load_codec(self) -> TokenCodec:
         ttl = timedelta(seconds=self.settings.token_ttl_s)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from devices.records import Fix, NoFix, StatusReport
-from devices.session import SessionInfo
+from devices.records import Fix, NoFix
+from devices.session import NMEA_TRANSPORTS, SessionInfo
 from devices.status import Alarm, DeviceStatus
 from telemetry.health.builtin_rules import default_registry
 from telemetry.health.config import HealthConfig, Thresholds
@@ -217,19 +217,8 @@ class HealthMonitor:
         newest: Fix | None = None
         max_hdop, min_sats = st.max_hdop, st.min_sats
         jump_min_m = st.jump_min_m
-        newest_status: DeviceStatus | None = None
-        n_status = 0
-        alarms: frozenset[Alarm] = frozenset()
         for rec in records:
             cls = rec.__class__
-            if cls is Fix or cls is NoFix or cls is StatusReport:
-                # binary protocols' alarm and status words (None for NMEA)
-                status = rec.status
-                if status is not None:
-                    newest_status = status
-                    n_status += 1
-                    if status.alarms:
-                        alarms |= status.alarms
             if cls is Fix:
                 n_fix += 1
                 if in_run is not True:
@@ -279,14 +268,25 @@ class HealthMonitor:
         if n_nofix:
             st.w_nofixes += n_nofix
             st.t_nofixes += n_nofix
-        if n_status:
-            self._fold_status(st, newest_status, n_status, alarms, now)
+        if session.transport not in NMEA_TRANSPORTS:  # NMEA records carry no status words
+            self._fold_statuses(st, records, now)
 
     @staticmethod
-    def _fold_status(st: TerminalHealth, newest: DeviceStatus | None, n: int,
-                     alarms: frozenset[Alarm], now: float) -> None:
-        """The statuses of one read: counted, their alarms gathered for the window; the
-        newest kept, with when each of its alarms began."""
+    def _fold_statuses(st: TerminalHealth, records: Sequence[Any], now: float) -> None:
+        """The alarm and status words of one read (binary protocols): counted, their alarms
+        gathered for the window; the newest kept, with when each of its alarms began."""
+        newest: DeviceStatus | None = None
+        n = 0
+        alarms: frozenset[Alarm] = frozenset()
+        for rec in records:
+            status = getattr(rec, "status", None)  # Fix, NoFix, StatusReport
+            if status is not None:
+                newest = status
+                n += 1
+                if status.alarms:
+                    alarms |= status.alarms
+        if not n:
+            return
         st.w_status += n
         if alarms:
             st.w_alarms |= alarms

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.commands import Command, CommandAnswer, CommandKind
 from devices.gt06 import Gt06Stream, Proto, build, crc_itu, parse
 from devices.records import Fix, NoFix, StatusReport
 from devices.reject import Reject
@@ -82,13 +83,14 @@ def test_alarm_codes(alarm):
 def test_an_online_command_and_its_answer():
     device = Gt06Device(IMEI)
     stream = Gt06Stream(terminal=IMEI)
-    serial = stream.command("TIMER,30#", server_flag=77)
-    out = stream.take_output()
-    assert parse(out).protocol == Proto.COMMAND and parse(out).serial == serial  # type: ignore[union-attr]
+    ref, out = stream.send_command(Command(CommandKind.SET_INTERVAL, interval_s=30), 77)
+    assert ref == 77  # the server flag carries the command's id
+    assert parse(out).protocol == Proto.COMMAND  # type: ignore[union-attr]
     answer = device.receive(out)
     assert device.traffic.commands == [(77, "TIMER,30#")]
     stream.feed(answer)
-    assert [tuple(r) for r in stream.replies] == [(IMEI, 77, "TIMER,30# OK")]
+    assert stream.take_answers() == [CommandAnswer(77, True, "TIMER,30# OK")]
+    assert stream.take_answers() == []
 
 
 def test_time_request_is_answered_with_the_clock():

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.commands import CommandAnswer
 from devices.jt808 import Jt808Stream, MsgId, RegisterResult, ReplyResult, build, parse
 from devices.jt808 import messages as m
 from devices.jt808.frame import MAX_FRAME, check_code, escape, unescape
@@ -167,7 +168,8 @@ def test_a_terminal_reply_is_kept_for_the_command_log():
     stream = Jt808Stream()
     stream.feed(build(MsgId.TERMINAL_REPLY, PHONE, 8,
                       m.terminal_reply(41, MsgId.SET_PARAMS, ReplyResult.OK)))
-    assert [tuple(r) for r in stream.replies] == [("13912345678", 41, 0x8103, 0)]
+    assert stream.take_answers() == [CommandAnswer(41, True, "ok")]
+    assert stream.take_answers() == []  # taken once: nothing piles up on a long connection
     assert stream.take_output() == b""  # a reply is not answered
 
 

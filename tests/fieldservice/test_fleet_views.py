@@ -18,7 +18,8 @@ async def _report(db, tmp_path, tid: str, fixes: int, *, close: bool,
                   status: DeviceStatus | None = None) -> None:
     config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02, retry_initial=0.02,
                           retry_max=0.2, shutdown_timeout=5.0, spool_fsync=False)
-    session = SessionInfo(terminal_id=tid, transport=Transport.TCP, remote="10.0.0.7:4100",
+    session = SessionInfo(terminal_id=tid, transport=Transport.TCP if status is None else "jt808",
+                          remote="10.0.0.7:4100",
                           connected_at=datetime.now(UTC), sentences=2 * fixes, rejected=1)
     async with Ingest(db=db, config=config) as sink:
         await sink.session_opened(session)

@@ -87,3 +87,23 @@ async def test_safe_methods_ignore_the_key(client, staff, method):
                for _ in range(2)]
     assert all(a.status_code == 200 for a in answers)
     assert all("idempotent-replayed" not in a.headers for a in answers)
+
+
+async def test_a_kept_answer_expires_after_a_day(app, client, staff):
+    from datetime import timedelta
+
+    from fieldservice.api.state import app_state
+    from fieldservice.models.tables import idempotency_keys
+    from fieldservice.timestamps import utcnow
+
+    dispatcher = staff[Role.DISPATCHER]
+    body = {"company": "Day Old Freight", "contact_name": "Xu", "phone": "+86 21 5555 0199",
+            "address": "3 Dock Road"}
+    headers = keyed(dispatcher.headers, "day-old-key-1")
+    first = await client.post("/api/customers", json=body, headers=headers)
+    async with app_state(app).engine.begin() as conn:  # the answer was kept two days ago
+        await conn.execute(idempotency_keys.update().values(
+            created_at=utcnow() - timedelta(days=2)))
+    later = await client.post("/api/customers", json=body, headers=headers)
+    assert later.status_code == 201 and "idempotent-replayed" not in later.headers
+    assert later.json()["id"] != first.json()["id"]  # processed afresh

@@ -148,3 +148,16 @@ async def test_gt06_commands_and_expiry(db: DatabaseURL) -> None:
 async def _history(db: DatabaseURL, terminal: str):
     async with CommandStore(db) as store:
         return await store.of_terminal(terminal)
+
+
+async def test_commands_expire_even_when_no_terminal_is_connected_here(db: DatabaseURL) -> None:
+    from gateway.commands import CommandRelay
+
+    async with CommandStore(db) as store:
+        stale = await store.create("13900000598", Command(CommandKind.LOCATE), created_by="d1",
+                                   ttl=timedelta(seconds=1))
+        relay = CommandRelay(source=store, connections=lambda: [], interval=0.05)
+        await asyncio.sleep(1.1)
+        await relay.cycle()
+        row = await store.get(stale.id)
+        assert row is not None and row.state is CommandState.EXPIRED

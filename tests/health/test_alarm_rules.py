@@ -46,7 +46,7 @@ def test_each_alarm_opens_its_own_fault_after_its_delay_and_clears_with_hysteres
         rule: str, alarm: Alarm, thresholds: object) -> None:
     clock = Clock()
     m = monitor(clock, **{rule: thresholds})
-    s = session(TID, clock)
+    s = session(TID, clock, "jt808")
     car = Drive(clock)
     alarmed = status(alarm, power_v=11.2)
     opened_at = clock.now
@@ -67,7 +67,7 @@ def test_one_report_of_an_event_alarm_opens_at_once() -> None:
     # a GT06 alarm packet is one report; the following statuses no longer carry it
     clock = Clock()
     m = monitor(clock)
-    s = session(TID, clock)
+    s = session(TID, clock, "jt808")
     car = Drive(clock)
     clock.advance(1)
     m.observe(s, [car.fix(status=status(Alarm.SOS)),
@@ -79,7 +79,7 @@ def test_one_report_of_an_event_alarm_opens_at_once() -> None:
 def test_status_reports_without_a_position_are_enough() -> None:
     clock = Clock()
     m = monitor(clock, power_cut=PowerCutThresholds(open_after_s=5))
-    s = session(TID, clock)
+    s = session(TID, clock, "jt808")
     report = StatusReport(None, TID, status(Alarm.POWER_CUT, battery_v=3.9))
     events = run(m, clock, 10, lambda: m.observe(s, [report]))
     assert [(e.rule, e.kind) for e in events] == [("power_cut", FaultEventKind.OPENED)]
@@ -89,7 +89,7 @@ def test_status_reports_without_a_position_are_enough() -> None:
 def test_nmea_fixes_and_silence_decide_nothing() -> None:
     clock = Clock()
     m = monitor(clock, power_cut=PowerCutThresholds(open_after_s=0, clear_after_s=1))
-    s = session(TID, clock)
+    s = session(TID, clock, "jt808")
     car = Drive(clock)
     assert run(m, clock, 5, lambda: m.observe(s, [car.fix(status=status(Alarm.POWER_CUT))]))
     # plain NMEA fixes (no status) neither clear nor re-open it: the rule learns nothing
@@ -101,7 +101,7 @@ def test_nmea_fixes_and_silence_decide_nothing() -> None:
 def test_alarms_of_a_status_that_are_not_health_open_nothing() -> None:
     clock = Clock()
     m = monitor(clock)
-    s = session(TID, clock)
+    s = session(TID, clock, "jt808")
     car = Drive(clock)
     noisy = status(Alarm.VIBRATION, Alarm.OVERSPEED, Alarm.GEOFENCE_OUT)
     assert run(m, clock, 60, lambda: m.observe(s, [car.fix(status=noisy)])) == []
@@ -110,7 +110,7 @@ def test_alarms_of_a_status_that_are_not_health_open_nothing() -> None:
 def test_since_is_when_the_alarm_was_first_reported() -> None:
     clock = Clock()
     m = monitor(clock, low_voltage=LowVoltageThresholds(open_after_s=10, clear_after_s=5))
-    s = session(TID, clock)
+    s = session(TID, clock, "jt808")
     car = Drive(clock)
     first = clock.now + 1
     events = run(m, clock, 20, lambda: m.observe(s, [car.fix(

@@ -269,7 +269,7 @@ async def test_the_newest_status_is_kept_beside_the_last_fix(db: DatabaseURL,
 
     register(db, "13900000201", "NMEA-1")
     async with Ingest(db=db, config=config(tmp_path)) as sink:
-        s = session("13900000201", Transport.TCP)
+        s = session("13900000201", "jt808")  # status words come with binary protocols
         await sink.session_opened(s)
         on = DeviceStatus(acc=True)
         await sink.publish(s, [Fix(time=BASE, lat=31.0, lon=121.0, status=on)])

@@ -16,11 +16,10 @@ from pydantic import BaseModel, Field, model_validator
 
 from devices.commands import MAX_TEXT, Command, CommandKind
 from fieldservice.api.deps import CommandsReader, CommandsSender, PagingDep, SessionDep
-from fieldservice.models import AuditEntry
 from fieldservice.schemas.common import Page
 from fieldservice.services import registry
-from fieldservice.timestamps import utcnow
-from telemetry.commands import CommandRow, CommandState, insert_command, list_commands
+from fieldservice.services.terminal_commands import create_command
+from telemetry.commands import CommandRow, CommandState, list_commands
 
 router = APIRouter(prefix="/api/terminals", tags=["terminals"])
 TerminalIdPath = Annotated[str, Path(max_length=64, description="terminal id")]
@@ -73,17 +72,9 @@ class TerminalCommandPublic(BaseModel):
              summary="Send a command to a terminal (sent when it is connected)")
 async def send_command(terminal_id: TerminalIdPath, body: TerminalCommandCreate,
                        actor: CommandsSender, session: SessionDep) -> TerminalCommandPublic:
-    terminal = await registry.get_terminal(session, terminal_id)  # 404 when not registered
-    command = Command(body.kind, body.interval_s, body.text)
-    now = utcnow()
-    row = await insert_command(session, terminal.terminal_id, command, created_by=actor.name,
-                               now=now, ttl=timedelta(seconds=body.expires_in_s))
-    session.add(AuditEntry(
-        at=now, actor_pk=actor.user_pk, actor_name=actor.name, entity="terminal_commands",
-        entity_pk=str(row.id), action="create",
-        changes={"terminal_id": [None, terminal.terminal_id], "kind": [None, str(body.kind)],
-                 "interval_s": [None, body.interval_s], "text": [None, body.text]},
-        context=f"command for terminal {terminal.terminal_id}"))
+    row = await create_command(session, actor=actor, terminal_id=terminal_id,  # 404: unknown
+                               command=Command(body.kind, body.interval_s, body.text),
+                               ttl=timedelta(seconds=body.expires_in_s))
     await session.commit()
     return TerminalCommandPublic.of(row)
 

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from fieldservice.actors import Actor
 from fieldservice.db import session_factory, set_actor
-from fieldservice.errors import ServiceError, TransitionRefused
+from fieldservice.errors import Reason, ServiceError, TransitionRefused
 from fieldservice.models import (
     OPEN_STATES,
     Priority,
@@ -157,15 +157,16 @@ class Processed:
 async def faults_all_cleared(ctx: TransitionContext) -> str | None:
     """An auto-detected ticket whose every fault has cleared."""
     if ctx.order.source is not Source.AUTO_DETECTED:
-        return "only auto-detected tickets close as self-resolved"
+        return Reason("not_auto_detected", "only auto-detected tickets close as self-resolved")
     rows = (await ctx.session.execute(
         sa.select(faults.c.rule, faults.c.state).where(faults.c.work_order_id == ctx.order.id)
     )).all()
     if not rows:
-        return "no detected fault is linked to this ticket"
+        return Reason("no_fault_linked", "no detected fault is linked to this ticket")
     still_open = sorted({rule for rule, state in rows if state == FaultState.OPEN})
     if still_open:
-        return f"fault(s) still open: {', '.join(still_open)}"
+        return Reason("faults_open", f"fault(s) still open: {', '.join(still_open)}",
+                      rules=still_open)
     return None
 
 

@@ -15,6 +15,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+
+class Reason(str):
+    """Why something is refused: the English sentence (the string itself), plus a stable
+    ``code`` and the ``params`` it names, so that a client can say it in its user's language
+    (the web app's ``refusal.<code>`` strings). Params are strings or lists of strings; their
+    names say what they hold (``state``, ``states``, ``action``, ``role``, ``fields``, ``at``...).
+    """
+
+    code: str
+    params: dict[str, Any]
+
+    def __new__(cls, code: str, text: str, **params: Any) -> Reason:
+        self = super().__new__(cls, text)
+        self.code = code
+        self.params = params
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_reason, (self.code, str(self), self.params))
+
+
+def _reason(code: str, text: str, params: dict[str, Any]) -> Reason:
+    return Reason(code, text, **params)
+
+
+def refusal(reason: str) -> dict[str, Any]:
+    """A reason as the API answers it: ``{"code", "params", "message"}``; a plain string
+    (a guard that gives no code) is ``other``, said in English only."""
+    if isinstance(reason, Reason):
+        return {"code": reason.code, "params": reason.params, "message": str(reason)}
+    return {"code": "other", "params": {}, "message": str(reason)}
 
 
 class ServiceError(Exception):

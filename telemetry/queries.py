@@ -248,12 +248,26 @@ class TelemetryReader:
 
     # -- unknown terminals ---------------------------------------------------------------------
 
-    async def unknown_terminals(self, *, include_registered: bool = False) -> list[UnknownTerminal]:
-        """Terminals that reported without being registered, most recently seen first.
+    async def unknown_terminals(self, *, include_registered: bool = False,
+                                limit: int | None = None,
+                                offset: int = 0) -> list[UnknownTerminal]:
+        """Terminals that reported without being registered, most recently seen first
+        (``limit`` of them after the first ``offset``; all when ``limit`` is None).
 
         Ones registered since (by an installer) are left out unless ``include_registered``.
         """
         query = _UNKNOWN_SELECT.replace(
             "{registered_filter}", "TRUE" if include_registered else _NOT_REGISTERED)
+        params: tuple = ()
+        if limit is not None:
+            # the terminal id breaks ties, so that pages neither repeat nor skip a terminal
+            query += ", u.terminal_id LIMIT %s OFFSET %s"
+            params = (limit, offset)
         convert = _converter(UNKNOWN_COLUMNS, self._sqlite is not None)
-        return [UnknownTerminal(*convert(r)) for r in await self._all(query)]
+        return [UnknownTerminal(*convert(r)) for r in await self._all(query, params)]
+
+    async def count_unknown_terminals(self, *, include_registered: bool = False) -> int:
+        """How many terminals :meth:`unknown_terminals` lists in all."""
+        query = ("SELECT count(*) FROM unknown_terminals u WHERE "
+                 + ("TRUE" if include_registered else _NOT_REGISTERED))
+        return int((await self._all(query))[0][0])

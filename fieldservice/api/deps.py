@@ -27,6 +27,8 @@ from fieldservice.tokens import InvalidToken, UnknownKey
 TOKEN_URL = "/api/auth/token"
 #: the largest page a list returns
 MAX_PAGE_SIZE = 500
+#: the largest offset a list accepts (a 64-bit signed integer in every database)
+MAX_OFFSET = 2**63 - 1
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL)
 optional_oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -127,7 +129,7 @@ class Paging:
 
 def paging(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
 ) -> Paging:
     return Paging(limit=limit, offset=offset)
 

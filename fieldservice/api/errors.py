@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from fieldservice.errors import Refused, ServiceError, StaleVersion, TransitionRefused
+from fieldservice.errors import Refused, ServiceError, StaleVersion, TransitionRefused, refusal
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -29,11 +29,13 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     body: dict[str, Any] = {"detail": exc.message}
     if isinstance(exc, TransitionRefused):
-        body.update(action=exc.action, order=exc.order, reasons=exc.reasons)
+        body.update(action=exc.action, order=exc.order, reasons=exc.reasons,
+                    refusals=[refusal(r) for r in exc.reasons])
         metrics = request.app.state.fieldservice.metrics
         metrics.refusals.labels(exc.action).inc()
     if isinstance(exc, Refused):
-        body.update(action=exc.action, reasons=exc.reasons)
+        body.update(action=exc.action, reasons=exc.reasons,
+                    refusals=[refusal(r) for r in exc.reasons])
     if isinstance(exc, StaleVersion):
         body.update(current_version=exc.current)
     return JSONResponse(body, status_code=exc.status_code)

@@ -27,6 +27,16 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class Refusal(BaseModel):
+    """One reason a step is refused, for people in any language: the web app words ``code``
+    with ``params``; ``message`` is the same in English (``other``: English only)."""
+
+    code: str = Field(description="stable name of the reason, e.g. checklist_unchecked")
+    params: dict[str, str | list[str]] = Field(
+        description="what the reason names, e.g. {\"items\": [\"tools\"]}")
+    message: str = Field(description="the reason in English")
+
+
 class UpdateBody(Body):
     """A partial update. ``version`` is the record's version as last read (409 when stale)."""
 

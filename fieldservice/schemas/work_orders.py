@@ -26,6 +26,7 @@ from fieldservice.schemas.common import (
     Phone,
     Plate,
     Public,
+    Refusal,
     TerminalId,
     Text,
     UpdateBody,
@@ -148,6 +149,8 @@ class ActionAvailability(Body):
     allowed: bool
     #: why not, when not allowed (role, assignment, state, guards)
     reasons: list[str]
+    #: the same reasons with their codes, for clients that word them in their own language
+    refusals: list[Refusal]
 
 
 class FieldWorkBody(Body):

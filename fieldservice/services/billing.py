@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldservice.actors import Actor
-from fieldservice.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
+from fieldservice.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Reason, Refused
 from fieldservice.models import (
     SwapKind,
     Terminal,
@@ -198,10 +198,13 @@ async def record_payment(session: AsyncSession, *, actor: Actor, order_pk: int,
     check_version(charge, body.version, f"the charge of {order.number}")
     reasons = []
     if charge.state is not ChargeState.DUE:
-        reasons.append(f"its charge is {charge.state.value}, not due")
+        reasons.append(Reason("charge_not_due", f"its charge is {charge.state.value}, not due",
+                              charge_state=charge.state.value))
     elif body.amount != charge.total:
-        reasons.append(f"the amount {quantize(body.amount)} differs from the charge "
-                       f"{charge.total} {charge.currency}")
+        reasons.append(Reason("amount_differs", f"the amount {quantize(body.amount)} differs "
+                              f"from the charge {charge.total} {charge.currency}",
+                              amount=str(quantize(body.amount)), total=str(charge.total),
+                              currency=charge.currency))
     if reasons:
         raise Refused(what=f"the charge of {order.number}", action="record a payment for",
                       reasons=reasons)
@@ -228,7 +231,8 @@ async def confirm_receipt(session: AsyncSession, *, actor: Actor, charge_pk: int
     check_version(charge, body.version, f"charge {charge.id}")
     if charge.state is not ChargeState.COLLECTED:
         raise Refused(what=f"charge {charge.id}", action="confirm", reasons=[
-            f"it is {charge.state.value}; only a collected payment can be confirmed"])
+            Reason("not_collected", f"it is {charge.state.value}; only a collected payment can "
+                   "be confirmed", charge_state=charge.state.value)])
     charge.confirmed_at, charge.confirmed_by_pk, charge.confirmed_by = (
         utcnow(), actor.user_pk, actor.name)
     charge.confirmation_note = body.note

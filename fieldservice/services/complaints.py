@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldservice.actors import Actor
 from fieldservice.db.counters import next_value
-from fieldservice.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
+from fieldservice.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Reason, Refused
 from fieldservice.models import Customer, User, WorkOrder
 from fieldservice.models.complaints import (
     Complaint,
@@ -153,9 +153,10 @@ async def close(session: AsyncSession, *, actor: Actor, complaint_pk: int,
                              version=body.version, what="close it")
     reasons = []
     if not complaint.reply:
-        reasons.append("record the reply to the customer first")
+        reasons.append(Reason("reply_missing", "record the reply to the customer first"))
     if complaint.cause is None:
-        reasons.append("classify its cause first (the quarterly report groups by it)")
+        reasons.append(Reason("cause_missing",
+                              "classify its cause first (the quarterly report groups by it)"))
     if reasons:
         raise Refused(what=f"complaint {complaint.number}", action="close", reasons=reasons)
     complaint.state = ComplaintState.CLOSED

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fieldservice.actors import Actor
 from fieldservice.db import set_actor
-from fieldservice.errors import Conflict, InvalidInput, Refused
+from fieldservice.errors import Conflict, InvalidInput, Reason, Refused
 from fieldservice.models import (
     OPEN_STATES,
     Priority,
@@ -185,17 +185,24 @@ async def _external_assignee(session: AsyncSession, *, body: DecisionBody,
         if contractor is None:
             raise InvalidInput(f"contractor_id {body.contractor_id}: no such contractor")
         if not contractor.active:
-            problems.append(f"contractor {contractor.name} is deactivated")
+            problems.append(Reason("contractor_inactive", f"contractor {contractor.name} is "
+                                   "deactivated", contractor=contractor.name))
         if affiliation is None or affiliation.contractor_pk != contractor.id:
-            problems.append(f"{user.username} is not registered as staff of contractor "
-                            f"{contractor.name}")
+            problems.append(Reason("not_contractor_staff", f"{user.username} is not registered "
+                                   f"as staff of contractor {contractor.name}",
+                                   user=user.username, contractor=contractor.name))
     elif affiliation is None or affiliation.department is None:
-        problems.append(f"{user.username} is not staff of another department")
+        problems.append(Reason("not_department_staff",
+                               f"{user.username} is not staff of another department",
+                               user=user.username))
     if not user.active:
-        problems.append(f"{user.username} is deactivated")
+        problems.append(Reason("assignee_inactive", f"{user.username} is deactivated",
+                               user=user.username))
     if user.role not in fit_roles(order):
-        problems.append(f"{order.number} needs a {' or '.join(sorted(fit_roles(order)))}; "
-                        f"{user.username} is a {user.role.value}")
+        roles = sorted(fit_roles(order))
+        problems.append(Reason("assignee_unfit", f"{order.number} needs a {' or '.join(roles)}; "
+                               f"{user.username} is a {user.role.value}", number=order.number,
+                               roles=roles, user=user.username, role=user.role.value))
     if problems:
         raise Refused(what=f"escalation of {order.number}", action="decide", reasons=problems)
     return user, contractor
@@ -211,13 +218,16 @@ async def decide(session: AsyncSession, *, actor: Actor, table: TransitionTable,
     order = await get_order(session, escalation.work_order_pk, actor=actor)
     if escalation.state is not EscalationState.OPEN:
         raise Refused(what=f"escalation {escalation.id}", action="decide",
-                      reasons=[f"it was decided already ({escalation.decision})"])
+                      reasons=[Reason("decided_already",
+                                      f"it was decided already ({escalation.decision})",
+                                      decision=str(escalation.decision))])
     user = contractor = None
     if body.decision is not EscalationDecision.INTERNAL:
         if order.state not in WAITING_STATES:
             raise Refused(what=f"escalation {escalation.id}", action="decide", reasons=[
-                f"{order.number} is {order.state.value}: it can be given to someone else only "
-                "before anyone left for the site"])
+                Reason("left_already", f"{order.number} is {order.state.value}: it can be "
+                       "given to someone else only before anyone left for the site",
+                       number=order.number, state=order.state.value)])
         user, contractor = await _external_assignee(session, body=body, order=order)
     now = utcnow()
     escalation.state = EscalationState.DECIDED

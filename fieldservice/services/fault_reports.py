@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldservice.actors import Actor
 from fieldservice.db.counters import next_value
-from fieldservice.errors import Conflict, InvalidInput, Refused
+from fieldservice.errors import Conflict, InvalidInput, Reason, Refused
 from fieldservice.models import Customer, WorkOrder
 from fieldservice.models.aftercare import FaultReport, FaultReportState
 from fieldservice.schemas.aftercare import (
@@ -91,7 +91,8 @@ async def resolve(session: AsyncSession, *, actor: Actor, report_pk: int,
     report = await _editable(session, report_pk, body.version)
     if report.state is not FaultReportState.OPEN:
         raise Refused(what=f"fault report {report.number}", action="resolve",
-                      reasons=[f"it is {report.state.value} already"])
+                      reasons=[Reason("report_state", f"it is {report.state.value} already",
+                                      report_state=report.state.value)])
     resolved = as_utc(body.resolved_at) if body.resolved_at else utcnow()
     if resolved < report.occurred_at:
         raise InvalidInput("resolved_at is before the fault occurred")
@@ -110,7 +111,8 @@ async def analyse(session: AsyncSession, *, actor: Actor, report_pk: int,
     report = await _editable(session, report_pk, body.version)
     if report.state is FaultReportState.OPEN:
         raise Refused(what=f"fault report {report.number}", action="analyse",
-                      reasons=["the fault is not resolved yet: the analysis comes after"])
+                      reasons=[Reason("fault_unresolved",
+                                      "the fault is not resolved yet: the analysis comes after")])
     for part in ANALYSIS_PARTS:
         value = getattr(body, part)
         if value is not None:
@@ -128,9 +130,10 @@ async def mark_sent(session: AsyncSession, *, actor: Actor, report_pk: int,
     missing = missing_analysis(report)
     reasons = []
     if report.state is FaultReportState.OPEN:
-        reasons.append("the fault is not resolved yet")
+        reasons.append(Reason("fault_unresolved", "the fault is not resolved yet"))
     if missing:
-        reasons.append(f"the analysis lacks {', '.join(missing)}")
+        reasons.append(Reason("analysis_missing", f"the analysis lacks {', '.join(missing)}",
+                              fields=list(missing)))
     if reasons:
         raise Refused(what=f"fault report {report.number}", action="send", reasons=reasons)
     report.state = FaultReportState.SENT

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldservice.actors import Actor
-from fieldservice.errors import InvalidInput, NotFound, Refused
+from fieldservice.errors import InvalidInput, NotFound, Reason, Refused
 from fieldservice.models import (
     Customer,
     TerminalVehicle,
@@ -127,7 +127,9 @@ async def record(session: AsyncSession, *, actor: Actor, visit_pk: int,
     check_version(visit, body.version, f"return visit {visit.id}")
     if visit.state is VisitState.DONE:
         raise Refused(what=f"return visit {visit.id}", action="record",
-                      reasons=[f"it was recorded already by {visit.done_by}"])
+                      reasons=[Reason("recorded_already",
+                                      f"it was recorded already by {visit.done_by}",
+                                      user=str(visit.done_by))])
     technician = body.technician_id
     if technician is not None:
         user = await session.get(User, technician)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldservice.actors import Actor
 from fieldservice.db.counters import next_work_order_number
-from fieldservice.errors import Conflict, InvalidInput, PermissionDenied
+from fieldservice.errors import Conflict, InvalidInput, PermissionDenied, refusal
 from fieldservice.models import (
     FINAL_STATES,
     Customer,
@@ -25,6 +25,7 @@ from fieldservice.models import (
     WorkOrderType,
 )
 from fieldservice.roles import Role
+from fieldservice.schemas.common import Refusal
 from fieldservice.schemas.work_orders import ActionAvailability, WorkOrderCreate, WorkOrderUpdate
 from fieldservice.services import bindings
 from fieldservice.services.order_access import get_order
@@ -194,7 +195,9 @@ async def available_actions(session: AsyncSession, *, table: TransitionTable, or
         reasons += await guard_reasons(transition, ctx)
         out.append(ActionAvailability(action=transition.action, target=transition.target.value,
                                       summary=transition.summary, allowed=not reasons,
-                                      reasons=reasons))
+                                      reasons=reasons,
+                                      refusals=[Refusal.model_validate(refusal(r))
+                                                for r in reasons]))
     return out
 
 

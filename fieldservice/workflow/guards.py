@@ -6,6 +6,7 @@ Guards read, never write. A guard that applies to one order type only is wrapped
 
 from __future__ import annotations
 
+from fieldservice.errors import Reason
 from fieldservice.models import User, WorkOrderType
 from fieldservice.roles import FIELD_ROLES, Role
 from fieldservice.services.bindings import open_sim_binding, open_vehicle_binding
@@ -28,7 +29,7 @@ def only_for(kind: WorkOrderType, guard: Guard) -> Guard:
 async def note_given(ctx: TransitionContext) -> str | None:
     """A reason must be written down."""
     if not (ctx.request.note or "").strip():
-        return "a note giving the reason is required"
+        return Reason("note_required", "a note giving the reason is required")
     return None
 
 
@@ -38,21 +39,21 @@ async def site_known(ctx: TransitionContext) -> str | None:
                                         ("contact_phone", ctx.order.contact_phone))
                if not (value or "").strip()]
     if missing:
-        return f"fill in {' and '.join(missing)} first"
+        return Reason("fields_missing", f"fill in {' and '.join(missing)} first", fields=missing)
     return None
 
 
 async def vehicle_known(ctx: TransitionContext) -> str | None:
     """An install order equips one vehicle."""
     if ctx.order.vehicle_pk is None:
-        return "an install order needs its vehicle"
+        return Reason("vehicle_missing", "an install order needs its vehicle")
     return None
 
 
 async def symptoms_known(ctx: TransitionContext) -> str | None:
     """A repair order says what is wrong."""
     if not (ctx.order.symptoms or "").strip():
-        return "describe the symptoms first"
+        return Reason("symptoms_missing", "describe the symptoms first")
     return None
 
 
@@ -60,18 +61,25 @@ async def assignee_valid(ctx: TransitionContext) -> str | None:
     """Assign needs an assignee who is active field staff fit for the order."""
     assignee_id = getattr(ctx.request, "assignee_id", None)
     if assignee_id is None:
-        return "assign needs an assignee (assignee_id)"
+        return Reason("assignee_missing", "assign needs an assignee (assignee_id)")
     user = await ctx.session.get(User, assignee_id)
     if user is None:
-        return f"there is no user with id {assignee_id}"
+        return Reason("assignee_unknown", f"there is no user with id {assignee_id}",
+                      id=str(assignee_id))
     if not user.active:
-        return f"user {user.username} is deactivated"
+        return Reason("assignee_inactive", f"user {user.username} is deactivated",
+                      user=user.username)
     if user.role not in FIELD_ROLES:
-        return f"user {user.username} is a {user.role}, not field staff (technician, installer)"
+        return Reason("assignee_not_field", f"user {user.username} is a {user.role}, not field "
+                      "staff (technician, installer)", user=user.username, role=str(user.role))
     if ctx.order.type is WorkOrderType.REPAIR and user.role is not Role.TECHNICIAN:
-        return f"repairs go to technicians; {user.username} is an {user.role}"
+        return Reason("repair_needs_technician",
+                      f"repairs go to technicians; {user.username} is an {user.role}",
+                      user=user.username, role=str(user.role))
     if user.id == ctx.order.assignee_pk:
-        return f"{ctx.order.number} is already assigned to {user.username}"
+        return Reason("already_assigned",
+                      f"{ctx.order.number} is already assigned to {user.username}",
+                      number=ctx.order.number, user=user.username)
     ctx.resolved["assignee"] = user
     return None
 
@@ -81,9 +89,11 @@ async def checklist_confirmed(ctx: TransitionContext) -> str | None:
     checklist = ctx.order.checklist or {}
     missing = [item for item in CHECKLIST_ITEMS if not checklist.get(item)]
     if missing:
-        return f"confirm the checklist first (unchecked: {', '.join(missing)})"
+        return Reason("checklist_unchecked",
+                      f"confirm the checklist first (unchecked: {', '.join(missing)})",
+                      items=missing)
     if ctx.order.checklist_confirmed_at is None:
-        return "confirm the checklist first"
+        return Reason("checklist_unconfirmed", "confirm the checklist first")
     return None
 
 
@@ -92,19 +102,23 @@ async def terminal_registered_and_reporting(ctx: TransitionContext) -> str | Non
     received a valid fix from that terminal after the registration."""
     order = ctx.order
     if order.terminal_pk is None or order.vehicle_pk is None or order.terminal is None:
-        return "register the terminal and SIM on the vehicle first"
+        return Reason("register_first", "register the terminal and SIM on the vehicle first")
     binding = await open_vehicle_binding(ctx.session, terminal_pk=order.terminal_pk,
                                          vehicle_pk=order.vehicle_pk)
     if binding is None:
-        return (f"terminal {order.terminal.terminal_id} is no longer installed in this order's "
-                "vehicle; register it again")
+        return Reason("terminal_moved", f"terminal {order.terminal.terminal_id} is no longer "
+                      "installed in this order's vehicle; register it again",
+                      terminal=order.terminal.terminal_id)
     if await open_sim_binding(ctx.session, terminal_pk=order.terminal_pk) is None:
-        return f"terminal {order.terminal.terminal_id} has no SIM registered"
+        return Reason("sim_missing", f"terminal {order.terminal.terminal_id} has no SIM "
+                      "registered", terminal=order.terminal.terminal_id)
     if await fix_received_since(ctx.session, order.terminal.terminal_id,
                                 binding.valid_from) is None:
-        return (f"no valid fix received from terminal {order.terminal.terminal_id} since its "
-                f"registration at {binding.valid_from.isoformat(timespec='seconds')}; check "
-                "power, antenna and SIM, then retry")
+        at = binding.valid_from.isoformat(timespec="seconds")
+        return Reason("no_fix_yet", f"no valid fix received from terminal "
+                      f"{order.terminal.terminal_id} since its registration at {at}; check "
+                      "power, antenna and SIM, then retry",
+                      terminal=order.terminal.terminal_id, at=at)
     return None
 
 
@@ -114,7 +128,8 @@ async def report_written(ctx: TransitionContext) -> str | None:
                                         ("actions_taken", ctx.order.actions_taken))
                if not (value or "").strip()]
     if missing:
-        return f"record the {' and '.join(missing)} first"
+        return Reason("report_missing", f"record the {' and '.join(missing)} first",
+                      fields=missing)
     return None
 
 

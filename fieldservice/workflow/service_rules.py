@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from fieldservice.errors import Reason
 from fieldservice.models import WorkOrderType
 from fieldservice.models.billing import ChargeState
 from fieldservice.models.escalations import (
@@ -39,10 +40,13 @@ async def payment_collected(ctx: TransitionContext) -> str | None:
 
     charge = await charge_of(ctx.session, ctx.order.id)
     if charge is None:
-        return "the repair has no charge (it is made when the repair completes)"
+        return Reason("no_charge",
+                      "the repair has no charge (it is made when the repair completes)")
     if charge.state is ChargeState.DUE:
-        return (f"the customer owes {charge.total} {charge.currency} (out of warranty): the "
-                "technician records the payment (amount, method, invoice number) first")
+        return Reason("payment_due", f"the customer owes {charge.total} {charge.currency} (out "
+                      "of warranty): the technician records the payment (amount, method, "
+                      "invoice number) first", amount=str(charge.total),
+                      currency=charge.currency)
     return None
 
 
@@ -68,10 +72,16 @@ async def external_assignment_approved(ctx: TransitionContext) -> str | None:
     )).first()
     if approved is not None:
         return None
-    where = (f"contractor {affiliation.contractor.name}" if affiliation.contractor
-             else f"the {affiliation.department} department")
-    return (f"{affiliation.user.username} works for {where}: assigning external staff needs "
-            "an escalation of this order that the manager decided that way")
+    user = affiliation.user.username
+    if affiliation.contractor:
+        return Reason("external_contractor", f"{user} works for contractor "
+                      f"{affiliation.contractor.name}: assigning external staff needs an "
+                      "escalation of this order that the manager decided that way",
+                      user=user, contractor=affiliation.contractor.name)
+    return Reason("external_department", f"{user} works for the {affiliation.department} "
+                  "department: assigning external staff needs an escalation of this order that "
+                  "the manager decided that way", user=user,
+                  department=str(affiliation.department))
 
 
 def with_service_rules(table: TransitionTable, *, currency: str) -> TransitionTable:

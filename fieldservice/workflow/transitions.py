@@ -22,7 +22,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fieldservice.actors import Actor
-from fieldservice.errors import NotFound, PermissionDenied, StaleVersion, TransitionRefused
+from fieldservice.errors import (
+    NotFound,
+    PermissionDenied,
+    Reason,
+    StaleVersion,
+    TransitionRefused,
+)
 from fieldservice.models import WorkOrder, WorkOrderState, WorkOrderTransition, WorkOrderType
 from fieldservice.roles import FIELD_ROLES, Role
 from fieldservice.timestamps import utcnow
@@ -115,25 +121,29 @@ def check_actor(transition: Transition, order: WorkOrder, actor: Actor) -> None:
     if actor.is_system:
         return
     if actor.role not in transition.roles:
-        raise PermissionDenied(
-            f"role {actor.role} may not {transition.action} work orders "
-            f"(allowed: {', '.join(sorted(transition.roles))})"
-        )
+        raise PermissionDenied(Reason(
+            "role", f"role {actor.role} may not {transition.action} work orders "
+            f"(allowed: {', '.join(sorted(transition.roles))})",
+            role=str(actor.role), action=transition.action, roles=sorted(transition.roles)))
     if transition.assignee_only and actor.role in FIELD_ROLES and (
         order.assignee_pk != actor.user_pk
     ):
-        raise PermissionDenied(f"work order {order.number} is not assigned to you")
+        raise PermissionDenied(Reason("not_assignee",
+                                      f"work order {order.number} is not assigned to you",
+                                      number=order.number))
 
 
 def structural_reasons(transition: Transition, order: WorkOrder) -> list[str]:
     """Why the action cannot apply to this order at all, whatever its fields hold."""
     if order.state not in transition.sources:
-        allowed = ", ".join(sorted(s.value for s in transition.sources))
-        return [f"it is {order.state.value}, and {transition.action} applies only to orders "
-                f"that are {allowed}"]
+        states = sorted(s.value for s in transition.sources)
+        return [Reason("wrong_state", f"it is {order.state.value}, and {transition.action} "
+                       f"applies only to orders that are {', '.join(states)}",
+                       state=order.state.value, action=transition.action, states=states)]
     if transition.order_types is not None and order.type not in transition.order_types:
-        kinds = ", ".join(sorted(k.value for k in transition.order_types))
-        return [f"{transition.action} applies only to {kinds} orders"]
+        kinds = sorted(k.value for k in transition.order_types)
+        return [Reason("wrong_type", f"{transition.action} applies only to "
+                       f"{', '.join(kinds)} orders", action=transition.action, types=kinds)]
     return []
 
 

@@ -62,7 +62,7 @@ def test_demo_runs_seeds_and_stops_cleanly(tmp_path: Path) -> None:
             assert time.monotonic() < until, fleet
             time.sleep(0.2)
         unknown = httpx.get(base + "/api/fleet/unknown-terminals", headers=headers).json()
-        assert [u["terminal_id"] for u in unknown] == ["SIM0004"]
+        assert [u["terminal_id"] for u in unknown["items"]] == ["SIM0004"]
         orders = httpx.get(base + "/api/work-orders", headers=headers,
                            params={"state": "completed"}).json()
         assert orders["total"] == 5

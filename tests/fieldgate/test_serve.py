@@ -67,7 +67,7 @@ async def test_a_terminal_reports_over_tcp_and_the_api_shows_it(db: DatabaseURL,
 
         async def seen():
             r = await client.get("/api/fleet/unknown-terminals", headers=headers)
-            return [u for u in r.json() if u["terminal_id"] == "T55000001"]
+            return [u for u in r.json()["items"] if u["terminal_id"] == "T55000001"]
 
         unknown = await eventually(seen)
         assert unknown and unknown[0]["transport"] == "tcp"

@@ -60,8 +60,9 @@ async def test_latest_state_track_and_unknown_terminals(db, tmp_path, client, st
         T0 + timedelta(seconds=i) for i in (1, 2, 3)]
 
     unknown = ok(await client.get("/api/fleet/unknown-terminals", headers=installer.headers))
-    assert [u["terminal_id"] for u in unknown] == [stranger]
-    assert unknown[0]["message_count"] >= 1
+    assert unknown["total"] == 1
+    assert [u["terminal_id"] for u in unknown["items"]] == [stranger]
+    assert unknown["items"][0]["message_count"] >= 1
 
 
 async def test_ignition_and_alarms_of_binary_terminals(db, tmp_path, client, staff):
@@ -98,3 +99,27 @@ async def test_fleet_page_is_a_static_shell(client):
     assert app_shell.status_code == 200 and "/static/js/main.js" in app_shell.text
     script = await client.get("/static/js/main.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+
+
+async def test_unregistered_terminals_come_in_pages(db, tmp_path, client, staff):
+    installer = staff[Role.INSTALLER]
+    strangers = [terminal_id() for _ in range(5)]
+    for n, tid in enumerate(strangers):
+        await _report(db, tmp_path / str(n), tid, 1, close=True)
+    pages = [ok(await client.get("/api/fleet/unknown-terminals", headers=installer.headers,
+                                 params={"limit": 2, "offset": offset}))
+             for offset in (0, 2, 4)]
+    assert [p["total"] for p in pages] == [5, 5, 5]
+    assert [len(p["items"]) for p in pages] == [2, 2, 1]
+    listed = [u["terminal_id"] for p in pages for u in p["items"]]
+    assert sorted(listed) == sorted(strangers)  # every one once: none repeated, none skipped
+    seen = [u["last_seen_at"] for p in pages for u in p["items"]]
+    assert seen == sorted(seen, reverse=True)  # most recent first, across pages
+
+    await make_terminal(client, installer.headers, terminal_id=strangers[0])
+    after = ok(await client.get("/api/fleet/unknown-terminals", headers=installer.headers))
+    assert after["total"] == 4 and strangers[0] not in {u["terminal_id"] for u in after["items"]}
+
+    r = await client.get("/api/fleet/unknown-terminals", headers=installer.headers,
+                         params={"offset": 10232700547507637945630720})
+    assert r.status_code == 422

@@ -171,7 +171,14 @@ async def test_actions_endpoint_says_what_may_happen_next(client, staff):
     assert seen["depart"]["allowed"] is False
     assert seen["depart"]["reasons"] == [
         "confirm the checklist first (unchecked: spare_terminals, sims, documents)"]
+    assert seen["depart"]["refusals"] == [{
+        "code": "checklist_unchecked",
+        "params": {"items": ["spare_terminals", "sims", "documents"]},
+        "message": seen["depart"]["reasons"][0]}]
     assert seen["assign"]["reasons"][0].startswith("role technician may not assign")
+    assert seen["assign"]["refusals"][0]["code"] == "role"
+    assert seen["assign"]["refusals"][0]["params"] == {
+        "role": "technician", "action": "assign", "roles": ["dispatcher", "manager"]}
     office = {a["action"]: a for a in ok(await client.get(
         f"/api/work-orders/{order['id']}/actions", headers=dispatcher.headers))}
     assert office["depart"]["reasons"][0].startswith("role dispatcher may not depart")

@@ -3,6 +3,7 @@ scripts ask for exists (a missing one would show as its key)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -27,3 +28,34 @@ async def test_both_languages_have_the_same_keys_and_the_scripts_use_only_known_
         used |= set(re.findall(r'\bt\(\s*"([\w.]+)"', script.read_text(encoding="utf-8")))
     missing = sorted(used - set(tables["en"]))
     assert not missing, f"keys used by the scripts but not translated: {missing}"
+
+
+def _reasons_in_the_server() -> dict[str, set[str]]:
+    """Each refusal code the service layer gives (``Reason("code", text, **params)``) with the
+    names of its params, read from the source."""
+    found: dict[str, set[str]] = {}
+    for source in (JS.parents[2]).rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "Reason" and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                params = {k.arg for k in node.keywords if k.arg}
+                found.setdefault(node.args[0].value, set()).update(params)
+    return found
+
+
+async def test_every_refusal_reason_is_worded_in_both_languages(site: Desk, tablet: Any) -> None:
+    await tablet.goto(site.base + "/")
+    tables = await tablet.evaluate("""async () => (await import('/static/js/i18n.js')).STRINGS""")
+    reasons = _reasons_in_the_server()
+    assert len(reasons) > 30  # the guards of work orders, escalations, billing, reports
+    for code, params in sorted(reasons.items()):
+        for locale, table in tables.items():
+            text = table.get(f"refusal.{code}")
+            assert text, f"refusal {code} has no {locale} words"
+            named = set(re.findall(r"\{(\w+)\}", text))
+            assert named <= params, f"{locale} refusal.{code} names {named - params}"
+    # the same placeholders in both languages, for every string
+    for key, text in tables["en"].items():
+        assert set(re.findall(r"\{(\w+)\}", text)) == set(
+            re.findall(r"\{(\w+)\}", tables["zh-CN"][key])), key

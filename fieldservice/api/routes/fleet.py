@@ -13,7 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
-from fieldservice.api.deps import FleetReader, StateDep
+from fieldservice.api.deps import FleetReader, PagingDep, StateDep
+from fieldservice.schemas.common import Page
 from telemetry.errors import QueryError
 from telemetry.queries import TelemetryReader
 
@@ -146,16 +147,19 @@ async def fleet_track(
         raise _unavailable(exc) from exc
 
 
-@router.get("/unknown-terminals", response_model=list[UnknownTerminalPublic],
+@router.get("/unknown-terminals", response_model=Page[UnknownTerminalPublic],
             summary="Terminals that report but are not registered, most recent first")
-async def unknown_terminals(_: FleetReader, state: StateDep) -> list[UnknownTerminalPublic]:
+async def unknown_terminals(_: FleetReader, state: StateDep,
+                            paging: PagingDep) -> Page[UnknownTerminalPublic]:
     try:
         async with TelemetryReader(state.db) as reader:
-            rows = await reader.unknown_terminals()
+            total = await reader.count_unknown_terminals()
+            rows = await reader.unknown_terminals(limit=paging.limit, offset=paging.offset)
     except QueryError as exc:
         raise _unavailable(exc) from exc
-    return [UnknownTerminalPublic(
+    return Page(items=[UnknownTerminalPublic(
         terminal_id=r.terminal_id, transport=r.transport, remote_addr=r.remote_addr,
         first_seen_at=r.first_seen_at, last_seen_at=r.last_seen_at,
         message_count=r.message_count, last_fix_time=r.last_fix_time, last_lat=r.last_lat,
-        last_lon=r.last_lon) for r in rows]
+        last_lon=r.last_lon) for r in rows], total=total, limit=paging.limit,
+        offset=paging.offset)

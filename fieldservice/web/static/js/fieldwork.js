@@ -338,8 +338,7 @@ export function signatureCard(ctx, attachments) {
 export async function loadFieldWork(order) {
   const id = order.id;
   const soft = (p) => p.catch(() => null);
-  const installing = order.type === "install" && order.state === "on_site";
-  const [swaps, uses, charge, attachments, terminal, catalogue, unknown] = await Promise.all([
+  const [swaps, uses, charge, attachments, terminal, catalogue] = await Promise.all([
     soft(api(`/api/work-orders/${id}/swaps`)),
     order.type === "repair" ? soft(api(`/api/work-orders/${id}/parts`)) : null,
     order.type === "repair" ? soft(api(`/api/work-orders/${id}/charge`)) : null,
@@ -347,8 +346,7 @@ export async function loadFieldWork(order) {
     order.terminal_id ? soft(api(`/api/terminals/${encodeURIComponent(order.terminal_id)}`)) : null,
     order.type === "repair" && order.state === "on_site"
       ? soft(api("/api/parts", { query: { active: true, limit: 500 } })) : null,
-    installing ? soft(api("/api/fleet/unknown-terminals")) : null,
   ]);
   return { swaps: swaps || [], uses: uses?.lines || [], charge, attachments: attachments || [],
-    terminal, catalogue: catalogue?.items || [], unknown: unknown || [] };
+    terminal, catalogue: catalogue?.items || [] };
 }

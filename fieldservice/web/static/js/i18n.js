@@ -393,6 +393,68 @@ export const STRINGS = {
     "tester.ticket": "Ticket",
     "tester.transport": "Transport",
     "tester.messages": "Messages",
+    "refusal.role": "A {role} may not {action} orders (only: {roles}).",
+    "refusal.not_assignee": "Work order {number} is not assigned to you.",
+    "refusal.wrong_state": "It is {state}; {action} applies only to orders that are {states}.",
+    "refusal.wrong_type": "{action} applies only to orders of type {types}.",
+    "refusal.note_required": "Write a note giving the reason.",
+    "refusal.fields_missing": "Fill in {fields} first.",
+    "refusal.vehicle_missing": "An install order needs its vehicle.",
+    "refusal.symptoms_missing": "Describe the symptoms first.",
+    "refusal.assignee_missing": "Pick whom to assign.",
+    "refusal.assignee_unknown": "There is no user with id {id}.",
+    "refusal.assignee_inactive": "User {user} is deactivated.",
+    "refusal.assignee_not_field": "{user} is a {role}, not field staff.",
+    "refusal.repair_needs_technician": "Repairs go to technicians; {user} is a {role}.",
+    "refusal.assignee_unfit": "{number} needs a {roles}; {user} is a {role}.",
+    "refusal.already_assigned": "{number} is already assigned to {user}.",
+    "refusal.checklist_unchecked": "Confirm the checklist first (unchecked: {items}).",
+    "refusal.checklist_unconfirmed": "Confirm the checklist first.",
+    "refusal.register_first": "Register the terminal and SIM on the vehicle first.",
+    "refusal.terminal_moved": "Terminal {terminal} is no longer in this order's vehicle; register it again.",
+    "refusal.sim_missing": "Terminal {terminal} has no SIM registered.",
+    "refusal.no_fix_yet": "No valid fix from terminal {terminal} since its registration at {at}; check power, antenna and SIM, then retry.",
+    "refusal.report_missing": "Record the {fields} first.",
+    "refusal.no_charge": "The repair has no charge yet (it is made when the repair completes).",
+    "refusal.payment_due": "The customer owes {amount} (out of warranty): record the payment (amount, method, invoice number) first.",
+    "refusal.external_contractor": "{user} works for contractor {contractor}: assigning external staff needs the manager's decision on an escalation of this order.",
+    "refusal.external_department": "{user} works for the {department} department: assigning external staff needs the manager's decision on an escalation of this order.",
+    "refusal.not_auto_detected": "Only auto-detected tickets close as self-resolved.",
+    "refusal.no_fault_linked": "No detected fault is linked to this ticket.",
+    "refusal.faults_open": "Still open: {rules}.",
+    "refusal.contractor_inactive": "Contractor {contractor} is deactivated.",
+    "refusal.not_contractor_staff": "{user} is not registered as staff of contractor {contractor}.",
+    "refusal.not_department_staff": "{user} is not staff of another department.",
+    "refusal.decided_already": "It was decided already ({decision}).",
+    "refusal.left_already": "{number} is {state}: it can be given to someone else only before anyone left for the site.",
+    "refusal.reply_missing": "Record the reply to the customer first.",
+    "refusal.cause_missing": "Classify its cause first (the quarterly report groups by it).",
+    "refusal.charge_not_due": "Its charge is {charge_state}, not due.",
+    "refusal.amount_differs": "The amount {amount} differs from the charge {total}.",
+    "refusal.not_collected": "It is {charge_state}; only a collected payment can be confirmed.",
+    "refusal.recorded_already": "It was recorded already by {user}.",
+    "refusal.report_state": "It is {report_state} already.",
+    "refusal.fault_unresolved": "The fault is not resolved yet.",
+    "refusal.analysis_missing": "The analysis lacks {fields}.",
+    "field.address": "address",
+    "field.contact_phone": "contact phone",
+    "field.diagnosis": "diagnosis",
+    "field.actions_taken": "actions taken",
+    "field.impact": "impact",
+    "field.handling": "handling",
+    "field.root_cause": "root cause",
+    "field.corrective_actions": "corrective actions",
+    "field.preventive_actions": "preventive actions",
+    "rule.power_cut": "Power cut",
+    "rule.low_voltage": "Low voltage",
+    "rule.antenna": "Antenna fault",
+    "rule.gnss_fault": "GNSS module fault",
+    "rule.sos": "SOS",
+    "list.separator": ", ",
+    "chargestate.no_charge": "free",
+    "chargestate.due": "due",
+    "chargestate.collected": "collected",
+    "chargestate.confirmed": "confirmed",
   },
   "zh-CN": {
     "app.title": "fieldgate",
@@ -785,6 +847,68 @@ export const STRINGS = {
     "tester.ticket": "工单",
     "tester.transport": "传输方式",
     "tester.messages": "消息数",
+    "refusal.role": "{role}不能执行“{action}”（仅限：{roles}）。",
+    "refusal.not_assignee": "工单 {number} 未派给您。",
+    "refusal.wrong_state": "工单当前为“{state}”；“{action}”仅适用于以下状态的工单：{states}。",
+    "refusal.wrong_type": "“{action}”仅适用于{types}工单。",
+    "refusal.note_required": "请填写原因说明。",
+    "refusal.fields_missing": "请先填写{fields}。",
+    "refusal.vehicle_missing": "安装工单需要指定车辆。",
+    "refusal.symptoms_missing": "请先描述故障现象。",
+    "refusal.assignee_missing": "请选择派工对象。",
+    "refusal.assignee_unknown": "不存在编号为 {id} 的用户。",
+    "refusal.assignee_inactive": "用户 {user} 已停用。",
+    "refusal.assignee_not_field": "{user} 是{role}，不是外勤人员。",
+    "refusal.repair_needs_technician": "维修工单只能派给维修技师；{user} 是{role}。",
+    "refusal.assignee_unfit": "{number} 需要{roles}；{user} 是{role}。",
+    "refusal.already_assigned": "{number} 已派给 {user}。",
+    "refusal.checklist_unchecked": "请先确认检查清单（未勾选：{items}）。",
+    "refusal.checklist_unconfirmed": "请先确认检查清单。",
+    "refusal.register_first": "请先在车辆上登记终端和 SIM 卡。",
+    "refusal.terminal_moved": "终端 {terminal} 已不在本工单的车辆上，请重新登记。",
+    "refusal.sim_missing": "终端 {terminal} 未登记 SIM 卡。",
+    "refusal.no_fix_yet": "终端 {terminal} 自 {at} 登记以来尚未上报有效定位；请检查电源、天线和 SIM 卡后重试。",
+    "refusal.report_missing": "请先填写{fields}。",
+    "refusal.no_charge": "该维修尚无费用（完工时生成）。",
+    "refusal.payment_due": "客户应付 {amount}（已过保修期）：请先登记收款（金额、方式、发票号）。",
+    "refusal.external_contractor": "{user} 属于外包商 {contractor}：派给外部人员需经理在本工单的升级申请上作出此决定。",
+    "refusal.external_department": "{user} 属于{department}部门：派给外部人员需经理在本工单的升级申请上作出此决定。",
+    "refusal.not_auto_detected": "只有自动检测生成的工单才能以“自行恢复”关闭。",
+    "refusal.no_fault_linked": "本工单没有关联的检测故障。",
+    "refusal.faults_open": "仍未恢复：{rules}。",
+    "refusal.contractor_inactive": "外包商 {contractor} 已停用。",
+    "refusal.not_contractor_staff": "{user} 未登记为外包商 {contractor} 的人员。",
+    "refusal.not_department_staff": "{user} 不是其他部门的人员。",
+    "refusal.decided_already": "已作出决定（{decision}）。",
+    "refusal.left_already": "{number} 当前为“{state}”：只有在人员出发前才能改派。",
+    "refusal.reply_missing": "请先登记给客户的答复。",
+    "refusal.cause_missing": "请先归类原因（季度报告按原因统计）。",
+    "refusal.charge_not_due": "费用状态为“{charge_state}”，不是待收款。",
+    "refusal.amount_differs": "金额 {amount} 与应收费用 {total} 不符。",
+    "refusal.not_collected": "当前为“{charge_state}”；只有已收款的费用才能确认。",
+    "refusal.recorded_already": "已由 {user} 登记。",
+    "refusal.report_state": "已是“{report_state}”状态。",
+    "refusal.fault_unresolved": "故障尚未解决。",
+    "refusal.analysis_missing": "分析缺少：{fields}。",
+    "field.address": "地址",
+    "field.contact_phone": "联系电话",
+    "field.diagnosis": "诊断",
+    "field.actions_taken": "处理措施",
+    "field.impact": "影响",
+    "field.handling": "处置",
+    "field.root_cause": "根本原因",
+    "field.corrective_actions": "纠正措施",
+    "field.preventive_actions": "预防措施",
+    "rule.power_cut": "断电",
+    "rule.low_voltage": "电压低",
+    "rule.antenna": "天线故障",
+    "rule.gnss_fault": "定位模块故障",
+    "rule.sos": "紧急报警",
+    "list.separator": "、",
+    "chargestate.no_charge": "免费",
+    "chargestate.due": "待收款",
+    "chargestate.collected": "已收款",
+    "chargestate.confirmed": "已确认",
   },
 };
 
@@ -822,6 +946,31 @@ export function label(prefix, value) {
   if (value === null || value === undefined) return t("order.none");
   const key = `${prefix}.${value}`;
   return key in STRINGS[locale] ? t(key) : String(value).replaceAll("_", " ");
+}
+
+/** How each refusal parameter is worded: through the labels of its kind, as a time, or as
+ * money (with the reason's currency). Others are shown as they come (numbers, user names). */
+const PARAM_LABELS = { state: "state", states: "state", action: "action", role: "role",
+  roles: "role", types: "type", fields: "field", items: "order.checklist", rules: "rule",
+  decision: "decision", charge_state: "chargestate", report_state: "reportstate" };
+
+/** A refusal of the API (``{code, params, message}``) in the user's language; the server's
+ * English ``message`` when the app has no words for its code. */
+export function refusalText(refusal) {
+  const key = `refusal.${refusal.code}`;
+  if (!(key in STRINGS[locale])) return refusal.message;
+  const params = refusal.params || {};
+  /** @type {Record<string, string>} */
+  const words = {};
+  for (const [name, value] of Object.entries(params)) {
+    const word = (v) => (PARAM_LABELS[name] ? label(PARAM_LABELS[name], v) : String(v));
+    if (Array.isArray(value)) words[name] = value.map(word).join(t("list.separator"));
+    else if (name === "at") words[name] = formatDateTime(value);
+    else if ((name === "amount" || name === "total") && params.currency) {
+      words[name] = formatMoney(value, params.currency);
+    } else words[name] = word(value);
+  }
+  return t(key, words);
 }
 
 export function formatDateTime(iso) {

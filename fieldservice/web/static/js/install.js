@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { field, h, replace } from "./dom.js";
 import { formatDateTime, t } from "./i18n.js";
-import { flash, QUEUED } from "./ui.js";
+import { flash, paged, QUEUED } from "./ui.js";
 
 /** How often the page asks whether the first fix has arrived. */
 const WATCH_MS = 3000;
@@ -43,16 +43,19 @@ function scanButton(target) {
   } }, t("install.scan"));
 }
 
-function unknownList(unknown, onPick) {
+/** The terminals reporting without being registered, most recent first, a page at a time. */
+function unknownList(onPick) {
   return h("div", { class: "card", id: "unregistered" },
     h("h2", {}, t("install.unregistered")),
-    unknown.length === 0 ? h("p", { class: "muted" }, t("install.unregistered.none")) : h("ul", { class: "picks" },
-      unknown.slice(0, 20).map((u) => h("li", {},
-        h("div", {}, h("code", {}, u.terminal_id), h("div", { class: "muted" },
-          t("install.unregistered.seen", { at: formatDateTime(u.last_seen_at), n: u.message_count,
-            transport: u.transport }))),
-        h("button", { type: "button", class: "small", dataset: { pick: u.terminal_id },
-          onClick: () => onPick(u.terminal_id) }, t("install.use"))))));
+    paged("unregistered", 10, (limit, offset) => api("/api/fleet/unknown-terminals",
+      { query: { limit, offset } }), (page) => (page.items.length === 0
+      ? h("p", { class: "muted" }, t("install.unregistered.none")) : h("ul", { class: "picks" },
+        page.items.map((u) => h("li", {},
+          h("div", {}, h("code", {}, u.terminal_id), h("div", { class: "muted" },
+            t("install.unregistered.seen", { at: formatDateTime(u.last_seen_at), n: u.message_count,
+              transport: u.transport }))),
+          h("button", { type: "button", class: "small", dataset: { pick: u.terminal_id },
+            onClick: () => onPick(u.terminal_id) }, t("install.use"))))))));
 }
 
 /** The first-fix check of a registered install: asks the API every few seconds whether
@@ -89,7 +92,7 @@ function firstFixWatch(ctx) {
   return box;
 }
 
-export function installCards(ctx, unknown) {
+export function installCards(ctx) {
   const { order, canWork } = ctx;
   if (order.type !== "install") return [];
   const registered = Boolean(order.registered_at && order.terminal_id);
@@ -128,7 +131,7 @@ export function installCards(ctx, unknown) {
       flash(t("install.done", { terminal: terminal.value.trim() }), "ok");
     }
   });
-  cards.push(form, unknownList(unknown, (tid) => {
+  cards.push(form, unknownList((tid) => {
     terminal.value = tid;
     terminal.focus();
   }));

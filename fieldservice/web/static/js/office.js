@@ -3,45 +3,12 @@
 import { api } from "./api.js";
 import { h, replace } from "./dom.js";
 import { formatDateTime, formatMoney, label, t } from "./i18n.js";
-import { describe, flash } from "./ui.js";
+import { async, describe, flash, paged } from "./ui.js";
 
 function section(id, title, body) {
   return h("div", { class: "card", id }, h("h2", {}, title), body);
 }
 
-/** Render ``load()``'s answer with ``draw`` into a box; errors shown in place. */
-function async(box, load, draw) {
-  replace(box, h("p", { class: "muted" }, t("loading")));
-  load().then((data) => replace(box, draw(data)),
-    (exc) => replace(box, h("p", { class: "form-error" }, describe(exc))));
-  return box;
-}
-
-/** A paginated list: ``load(limit, offset)`` answers a Page, ``draw(page)`` its items; the
- * pager below moves through it (the page kept across redraws of the screen). */
-function paged(key, limit, load, draw) {
-  const box = h("div", {});
-  const offsets = paged.offsets;
-  const show = (offset) => {
-    offsets[key] = offset;
-    async(box, () => load(limit, offset), (page) => {
-      if (!page.items.length && offset > 0) {
-        queueMicrotask(() => show(Math.max(0, offset - limit)));
-        return h("p", { class: "muted" }, t("loading"));
-      }
-      const to = offset + page.items.length;
-      return h("div", {}, draw(page), page.total > limit ? h("div", { class: "pager", dataset: { pager: key } },
-        h("span", {}, t("orders.page", { from: page.total ? offset + 1 : 0, to, total: page.total })),
-        h("button", { type: "button", class: "small", disabled: offset <= 0,
-          onClick: () => show(Math.max(0, offset - limit)) }, t("orders.prev")),
-        h("button", { type: "button", class: "small", disabled: to >= page.total,
-          onClick: () => show(offset + limit) }, t("orders.next"))) : null);
-    });
-  };
-  show(offsets[key] || 0);
-  return box;
-}
-paged.offsets = {};
 
 function table(headers, rows, cls = "") {
   return h("div", { class: "wide" }, h("table", { class: cls },
@@ -266,12 +233,13 @@ export function testerView() {
         h("td", {}, formatDateTime(x.last_seen_at)),
         h("td", {}, x.ticket ? h("a", { href: `#/orders/${x.ticket.id}` }, x.ticket.number) : "—"))))
         : h("p", { class: "muted" }, t("tester.none")))));
-    async(unknown, () => api("/api/fleet/unknown-terminals"), (items) => (items.length
+    replace(unknown, paged("tester-unregistered", 20, (limit, offset) => api(
+      "/api/fleet/unknown-terminals", { query: { limit, offset } }), (page) => (page.items.length
       ? table([t("order.terminal"), t("tester.transport"), t("tester.last_seen"),
-        { text: t("tester.messages"), num: true }], items.map((u) => h("tr", {}, h("td", {}, u.terminal_id),
+        { text: t("tester.messages"), num: true }], page.items.map((u) => h("tr", {}, h("td", {}, u.terminal_id),
         h("td", {}, u.transport), h("td", {}, formatDateTime(u.last_seen_at)),
         h("td", { class: "num" }, u.message_count))))
-      : h("p", { class: "muted" }, t("install.unregistered.none"))));
+      : h("p", { class: "muted" }, t("install.unregistered.none")))));
   };
   draw();
   return { el };

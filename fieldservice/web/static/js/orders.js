@@ -2,7 +2,7 @@
 // down) and one order's page with exactly the actions the API allows.
 import { api, ApiError } from "./api.js";
 import { clearErrors, field, h, replace, showErrors } from "./dom.js";
-import { formatDate, formatDateTime, formatDuration, label, t } from "./i18n.js";
+import { formatDate, formatDateTime, formatDuration, label, refusalText, t } from "./i18n.js";
 import { chargeCard, loadFieldWork, partsCard, photosCard, signatureCard, swapsCard } from "./fieldwork.js";
 import { installCards } from "./install.js";
 import { enqueue, flush, pendingFor } from "./queue.js";
@@ -265,7 +265,7 @@ export function orderView(me, id) {
               flash(t("order.action.done", { action: label("action", a.action) }), "ok");
             }
           } }, label("action", a.action)),
-        a.allowed ? null : h("ul", { class: "reasons" }, a.reasons.map((r) => h("li", {}, r)))))),
+        a.allowed ? null : h("ul", { class: "reasons" }, (a.refusals || []).map((r) => h("li", { dataset: { code: r.code } }, refusalText(r))))))),
       shown.some((a) => a.allowed) ? field(t("order.actions.note"), note, "note") : null,
       error);
     form.addEventListener("submit", (event) => event.preventDefault());
@@ -339,7 +339,7 @@ export function orderView(me, id) {
             ? h("div", { class: "card" }, h("h2", {}, t("order.report")), h("dl", {},
               item("order.report.diagnosis", o.diagnosis),
               item("order.report.actions_taken", o.actions_taken))) : null,
-          installCards(ctx, work.unknown),
+          installCards(ctx),
           swapsCard(ctx, work.swaps, work.terminal),
           o.type === "repair" ? partsCard(ctx, work.uses, work.catalogue) : null,
           chargeCard(ctx, work.charge),
@@ -368,7 +368,7 @@ export function orderView(me, id) {
       let actions = serverActions;
       if (pending.length && FIELD_ROLES.includes(me.role)) {
         const next = FLOW[o.state];
-        actions = next ? [{ action: next[0], target: next[1], allowed: true, reasons: [],
+        actions = next ? [{ action: next[0], target: next[1], allowed: true, reasons: [], refusals: [],
           summary: "" }] : [];
       }
       const work = await loadFieldWork(o);

@@ -12,6 +12,7 @@
 // change queued behind another one of the same order is "chained": the version it needs is
 // the one the server answers to the change before it, written into it when that one is sent.
 import { api, ApiError, token } from "./api.js";
+import { describe } from "./ui.js";
 
 const DB_NAME = "fieldgate";
 const STORE = "queue";
@@ -190,7 +191,7 @@ async function run() {
     } catch (exc) {
       if (exc instanceof ApiError && exc.status === 0) return sent; // still offline
       item.status = "failed";
-      item.message = exc instanceof ApiError ? `${exc.status}: ${exc.detail}` : String(exc);
+      item.message = describe(exc);
       await put(item);
       blocked.add(item.orderId);
     }

@@ -19,10 +19,14 @@ One run, one fresh database on the local PostgreSQL:
   acknowledgements as they come (a terminal that did not would stall on a full socket). The
   baseline then loads the rows those frames decode to (coordinates to 1e-6 degree, speed to
   0.1 km/h), so both sides store the same rows.
+- ``gt06``: the same as GT06 terminals send them: each connection logs in with its IMEI, then
+  sends one 0x12 GPS+LBS packet per fix flat out (GT06 answers logins and status packets, not
+  positions); the baseline loads the rows those packets decode to (coordinates to 1/1,800,000
+  of a minute, whole km/h, whole degrees).
 
 Every fix must arrive exactly once: the run fails if the table ends with a different count.
 
-Usage: python -m bench e2e [--transport tcp|mqtt|jt808|both] [--terminals N] [--fixes N]
+Usage: python -m bench e2e [--transport tcp|mqtt|jt808|gt06|both] [--terminals N] [--fixes N]
                            [--epochs-per-message N] [--pg ADMIN_URL]
 """
 
@@ -102,25 +106,48 @@ def jt808_streams(plan: LoadPlan) -> tuple[list[str], list[bytes]]:
     return phones, streams
 
 
-def jt808_rows_csv(phones: list[str], streams: list[bytes], path: Path) -> int:
-    """The rows the gateway must store from the JT/T 808 frames, as CSV for psql."""
-    from devices.jt808 import Jt808Stream
+def gt06_streams(plan: LoadPlan) -> tuple[list[str], list[bytes]]:
+    """Per terminal, an IMEI and its fixes as GT06 GPS+LBS packets (login first)."""
+    from simulators.gt06 import Gt06Device
+
+    imeis, streams = [], []
+    for i, stream_bytes in enumerate(plan.streams):
+        imei = f"8641203{i:08d}"
+        device = Gt06Device(imei)
+        packets = [device.login()]
+        nmea = NmeaStream(eager=False)
+        for f in nmea.feed(stream_bytes) + nmea.flush():
+            if isinstance(f, Fix):
+                packets.append(device.location(
+                    time=f.time, lat=f.lat, lon=f.lon,
+                    speed_kmh=min(255, round((f.speed_kn or 0.0) * 1.852)),
+                    course=round(f.course or 0.0) % 360, sats=min(15, f.sats or 0)))
+        imeis.append(imei)
+        streams.append(b"".join(packets))
+    return imeis, streams
+
+
+def binary_rows_csv(protocol: str, ids: list[str], streams: list[bytes], path: Path) -> int:
+    """The rows the gateway must store from JT/T 808 frames or GT06 packets, as CSV for
+    psql (decoded by the protocol's own stream, as the gateway will)."""
+    from devices.protocols import PROTOCOLS
 
     received = datetime.now(UTC).isoformat()
     n = 0
     with open(path, "w", newline="") as fh:
         out = csv.writer(fh)
-        for phone, data in zip(phones, streams, strict=True):
-            for f in Jt808Stream().feed(data):
+        for tid, data in zip(ids, streams, strict=True):
+            proto = PROTOCOLS[protocol]
+            for f in proto.stream(None, None, proto.limit).feed(data):
                 if isinstance(f, Fix):
-                    out.writerow((phone, f.time.isoformat(), f.lat, f.lon, f.speed_kn,
+                    out.writerow((tid, f.time.isoformat(), f.lat, f.lon, f.speed_kn,
                                   f.course, f.alt_m, f.sats, f.hdop, f.fix_quality, received))
                     n += 1
     return n
 
 
-async def send_jt808(streams: list[bytes], host: str, port: int,
-                     chunk: int = 64 * 1024) -> None:
+async def send_binary(streams: list[bytes], host: str, port: int,
+                      chunk: int = 64 * 1024) -> None:
     """Each terminal on its own connection, flat out, reading the acknowledgements."""
 
     async def one(data: bytes) -> None:
@@ -241,13 +268,15 @@ async def run_tcp(url: str, plan: LoadPlan, n: int, work: Path) -> dict:
     return {"rate": n / seconds, "seconds": seconds, "gateway_cpu": cpu / seconds}
 
 
-async def run_jt808(url: str, streams: list[bytes], n: int, work: Path) -> dict:
+async def run_binary(protocol: str, url: str, streams: list[bytes], n: int,
+                     work: Path) -> dict:
     reset(url)
     port = free_port()
-    with GatewayProcess(url, work / "spool-jt808", ["--jt808", f"127.0.0.1:{port}"]) as gw:
+    with GatewayProcess(url, work / f"spool-{protocol}",
+                        [f"--{protocol}", f"127.0.0.1:{port}"]) as gw:
         cpu0 = gw.cpu_seconds()
         started = time.perf_counter()
-        sender = asyncio.create_task(send_jt808(streams, "127.0.0.1", port))
+        sender = asyncio.create_task(send_binary(streams, "127.0.0.1", port))
         done = await wait_committed(url, n, timeout=TIMEOUT)
         await sender
         cpu = gw.cpu_seconds() - cpu0
@@ -286,7 +315,7 @@ async def run_mqtt(url: str, plan: LoadPlan, n: int, work: Path, epochs: int,
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench e2e", description=__doc__.split(
         "\n")[0])
-    parser.add_argument("--transport", choices=("tcp", "mqtt", "jt808", "both"),
+    parser.add_argument("--transport", choices=("tcp", "mqtt", "jt808", "gt06", "both"),
                         default="both", help="both: tcp and mqtt")
     parser.add_argument("--terminals", type=int, default=200)
     parser.add_argument("--fixes", type=int, default=400_000, help="fixes in all")
@@ -314,11 +343,13 @@ def main(argv: list[str]) -> int:
     work = Path(tempfile.mkdtemp(prefix="fg-bench-e2e-"))
     try:
         csv_path = work / "rows.csv"
-        if args.transport == "jt808":
-            phones, streams = jt808_streams(plan)
-            prepare(url, plan, phones)
-            n = jt808_rows_csv(phones, streams, csv_path)
-            what = "JT/T 808 0x0200 frames"
+        if args.transport in ("jt808", "gt06"):
+            build = jt808_streams if args.transport == "jt808" else gt06_streams
+            ids, streams = build(plan)
+            prepare(url, plan, ids)
+            n = binary_rows_csv(args.transport, ids, streams, csv_path)
+            what = ("JT/T 808 0x0200 frames" if args.transport == "jt808"
+                    else "GT06 0x12 GPS+LBS packets")
         else:
             prepare(url, plan)
             n = plan_rows_csv(plan, csv_path)
@@ -329,8 +360,9 @@ def main(argv: list[str]) -> int:
         results = {}
         if args.transport in ("tcp", "both"):
             results["tcp"] = asyncio.run(run_tcp(url, plan, n, work))
-        if args.transport == "jt808":
-            results["jt808"] = asyncio.run(run_jt808(url, streams, n, work))
+        if args.transport in ("jt808", "gt06"):
+            results[args.transport] = asyncio.run(run_binary(args.transport, url, streams, n,
+                                                             work))
         if args.transport in ("mqtt", "both"):
             results["mqtt"] = asyncio.run(run_mqtt(url, plan, n, work, args.epochs_per_message,
                                                    args.mqtt_gateways, args.mqtt_inflight))

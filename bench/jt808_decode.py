@@ -2,9 +2,10 @@
 
 The same N fixes are encoded twice: as JT/T 808 0x0200 location frames (with satellites and
 mileage items, as terminals send them) and as NMEA RMC+GGA epochs. Each is decoded from 64 KiB
-chunks by its stream, in this process, best of ``--repeat`` runs: ``Jt808Stream`` (pure Python,
-with the 0x8001 reply it builds for every frame) and ``NmeaStream`` (its C accelerator when
-built). Prints frames/s and µs per frame for both and the ratio.
+chunks by its stream, in this process, best of ``--repeat`` runs: ``Jt808Stream`` (with the
+0x8001 reply it builds for every frame) and ``NmeaStream``, each with its C accelerator when
+built (``FIELDGATE_JT808_PURE=1`` / ``FIELDGATE_NMEA_PURE=1`` force the pure-Python paths).
+Prints frames/s and µs per frame for both and the ratio.
 
 Usage: python -m bench jt808_decode [--frames N] [--repeat R]
 """
@@ -52,6 +53,7 @@ def _run(make_stream, data: bytes, repeat: int) -> tuple[float, int]:
 
 def main(argv: list[str]) -> int:
     from devices.jt808 import Jt808Stream
+    from devices.jt808.accel import ACCELERATED as JT808_ACCELERATED
     from devices.nmea import NmeaStream
     from devices.nmea.accel import ACCELERATED
 
@@ -65,7 +67,8 @@ def main(argv: list[str]) -> int:
     n_s, n_n = _run(lambda: NmeaStream(eager=True), nmea, args.repeat)
     assert j_n == n_n == args.frames, (j_n, n_n)
     print(f"jt808_decode: {args.frames:,} fixes, best of {args.repeat}")
-    print(f"  JT/T 808 (Python, replies built): {j_n / j_s:10,.0f} frames/s "
+    print(f"  JT/T 808 ({'C accelerator' if JT808_ACCELERATED else 'pure Python'}, replies "
+          f"built): {j_n / j_s:10,.0f} frames/s "
           f"{1e6 * j_s / j_n:6.2f} µs per frame")
     print(f"  NMEA RMC+GGA ({'C accelerator' if ACCELERATED else 'pure Python'}): "
           f"{n_n / n_s:10,.0f} fixes/s {1e6 * n_s / n_n:6.2f} µs per fix")

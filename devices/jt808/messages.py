@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import functools
 import struct
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -157,7 +158,7 @@ def decode_time(data: bytes, tz: timezone = BEIJING) -> datetime | None:
     if day is None:
         return None
     h, m, s = _BCD[data[3]], _BCD[data[4]], _BCD[data[5]]
-    if h > 23 or m > 59 or s > 59:  # also -1: not BCD
+    if not (0 <= h <= 23 and 0 <= m <= 59 and 0 <= s <= 59):  # -1: not BCD
         return None
     return day + timedelta(seconds=h * 3600 + m * 60 + s)
 
@@ -207,10 +208,12 @@ class Location:
         raw = self.items.get(0x31)
         return raw[0] if raw is not None and len(raw) == 1 else None
 
-    def device_status(self) -> DeviceStatus:
+    def device_status(self, make: Callable[..., DeviceStatus] = DeviceStatus) -> DeviceStatus:
+        """The alarm and status words and the items as a :class:`DeviceStatus`, built by
+        ``make`` from all its fields in order (the class itself, or the C accelerator's
+        ``make_status``)."""
         alarm = self.alarm
-        alarms = (frozenset(a for bit, a in ALARM_BITS.items() if alarm >> bit & 1) if alarm
-                  else _NO_ALARMS)
+        alarms = alarms_of(alarm) if alarm else _NO_ALARMS
         fields: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         for item_id, raw in self.items.items():
@@ -228,8 +231,15 @@ class Location:
                 attributes[named[0]] = round(value, 1) if named[2] != 1 else int(value)
                 continue
             attributes[f"item_{item_id:02x}"] = raw.hex()
-        return DeviceStatus(alarms=alarms, acc=bool(self.status & _ACC),
-                            attributes=attributes, **fields)
+        get = fields.get
+        return make(alarms, bool(self.status & _ACC), None, None, None, get("mileage_km"),
+                    get("fuel_l"), get("signal"), None, attributes)
+
+
+@functools.lru_cache(maxsize=256)
+def alarms_of(alarm: int) -> frozenset[Alarm]:
+    """The alarms an alarm flag word sets (a terminal sends a handful of words)."""
+    return frozenset(a for bit, a in ALARM_BITS.items() if alarm >> bit & 1)
 
 
 def decode_location(body: bytes) -> Location | None:

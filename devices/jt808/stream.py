@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from devices.commands import Command, CommandAnswer, CommandKind, UnsupportedCommand
+from devices.jt808 import accel
 from devices.jt808 import frame as wire
 from devices.jt808.messages import (
     PARAM_IDS,
@@ -25,14 +26,13 @@ from devices.jt808.messages import (
     RegisterResult,
     ReplyResult,
     decode_batch,
-    decode_location,
     decode_reply,
     encode_params,
     encode_text,
     platform_reply,
     register_reply,
 )
-from devices.records import Fix, NoFix, Record
+from devices.records import NoFix, Record
 from devices.reject import Reject
 from devices.stats import DecodeStats
 
@@ -87,6 +87,12 @@ class Jt808Stream:
         self._serial = 0  # the platform's message serial number
         self._parts: dict[tuple[str, int, int], dict[int, wire.Message]] = {}
         self._bcd: dict[str, bytes] = {}  # the header's phone digits as sent
+        # the C accelerator's or the pure-Python codecs (devices/jt808/accel.py)
+        self._parse = accel.parse
+        self._decode_location = accel.decode_location
+        self._encode_frame = accel.encode_frame
+        self._make_fix = accel.make_fix
+        self._make_status = accel.make_status
 
     # -- framing ---------------------------------------------------------------------------
 
@@ -142,7 +148,7 @@ class Jt808Stream:
         if len(raw) > self.max_frame:
             self._reject(Reject.OVERLONG)
             return
-        msg = wire.parse(raw)
+        msg = self._parse(raw)
         if isinstance(msg, Reject):
             self._reject(msg)
             return
@@ -230,19 +236,19 @@ class Jt808Stream:
 
     def _location(self, body: bytes, terminal: str, out: list[Record], *,
                   count: bool = True) -> bool:
-        loc = decode_location(body)
+        loc = self._decode_location(body)
         if loc is None:
             self._reject(Reject.TRUNCATED)
             return False
         if not (-90.0 <= loc.lat <= 90.0 and -180.0 <= loc.lon <= 180.0):
             self._reject(Reject.MALFORMED)
             return False
-        status = loc.device_status()
+        status = loc.device_status(self._make_status)
         stats = self.stats
         if loc.positioned and loc.time is not None:
-            out.append(Fix(loc.time, loc.lat, loc.lon, loc.speed_kmh / _KMH_PER_KNOT,
-                           float(loc.course), float(loc.alt_m), loc.sats, None, None, None,
-                           terminal, status))
+            out.append(self._make_fix(loc.time, loc.lat, loc.lon, loc.speed_kmh / _KMH_PER_KNOT,
+                                      float(loc.course), float(loc.alt_m), loc.sats, None, None,
+                                      None, terminal, status))
             stats.fixes += 1
         elif loc.positioned:
             self._reject(Reject.UNDATED)
@@ -271,8 +277,8 @@ class Jt808Stream:
         phone = self._bcd.get(msg.phone)
         if phone is None:
             phone = self._bcd[msg.phone] = bytes.fromhex(msg.phone)
-        self._out += wire.encode_frame(msg_id, phone, self._next_serial(), body,
-                                       version=msg.version)
+        self._out += self._encode_frame(msg_id, phone, self._next_serial(), body, msg.version,
+                                        None)
 
     def _next_serial(self) -> int:
         serial = self._serial

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check venv bench clean vendor
+.PHONY: demo test check venv bench clean vendor screenshots
 
 venv: $(STAMP)
 
@@ -46,6 +46,10 @@ vendor: $(WEBDEV)
 	      fieldservice/web/node_modules/leaflet/dist/leaflet.css \
 	      fieldservice/web/node_modules/leaflet/dist/images \
 	      fieldservice/web/node_modules/leaflet/LICENSE $(LEAFLET)/
+
+# the screenshots of docs/web.md, taken by the browser tests (so they show what the tests saw)
+screenshots: $(STAMP)
+	FIELDGATE_SHOTS=docs/screens $(BIN)/python -m pytest -q tests/web
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .fieldgate $(WEB)/node_modules

@@ -21,6 +21,7 @@ from fieldservice.auto_tickets import TicketPolicy
 from fieldservice.roles import Role
 from fieldservice.settings import ServiceSettings
 from telemetry.health import FaultEvent, FaultEventKind, FaultStore
+from telemetry.health.feed import FeedHub
 from tests import servers
 from tests.fieldservice.factories import (
     Staff,
@@ -241,3 +242,43 @@ async def test_live_feed_and_the_consumer_in_the_api_process(
                 break
             assert time.monotonic() < deadline, page
             await asyncio.sleep(0.1)
+
+
+async def test_the_feed_sends_every_event_stored_after_it_answered(
+        db: DatabaseURL, service_settings: ServiceSettings) -> None:
+    """A board that connects and at once sees a fault open gets that fault: the feed counts
+    "new" from before its first byte, not from its first look at the outbox."""
+    class LateFirstLook(FeedHub):
+        """The feed's first look at the outbox comes late (a busy database): the window in
+        which a fault stored after the feed answered was skipped."""
+
+        async def _poll(self) -> None:
+            if self.polls == 0:
+                await asyncio.sleep(0.5)
+            await super()._poll()
+
+    app = create_app(db=db, settings=service_settings, **health_app_options(consumer=False))
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=20) as client:
+        store = FaultStore(db=db)
+        hub = app.state.health_feed = LateFirstLook(store=store, poll_s=0.1)
+        await add_user(app, username="feed-race", role=Role.DISPATCHER)
+        headers = await login(client, "feed-race")
+        await record(db, (OPEN, "BEFORE", "no_fix"))  # before the feed: not sent
+        for attempt in range(3):
+            async with client.stream("GET", "/api/health/events/stream",
+                                     headers=headers) as response:
+                lines = response.aiter_lines()
+                async with asyncio.timeout(15):
+                    assert (await anext(lines)).startswith(":")  # the feed is up
+                    await record(db, (OPEN, f"RACE{attempt}", "offline"))
+                    fields: dict[str, str] = {}
+                    async for line in lines:
+                        if not line and "data" in fields:
+                            break
+                        if line and not line.startswith(":"):
+                            key, _, value = line.partition(":")
+                            fields[key] = value.strip()
+            assert json.loads(fields["data"])["terminal_id"] == f"RACE{attempt}"
+            hub.polls = 0  # the next connection's first look comes late too
+        await hub.close()
+        await store.close()

@@ -154,14 +154,22 @@ async def _seed(db: DatabaseURL, settings: ServiceSettings) -> tuple[dict[Role, 
     return ids, names
 
 
+#: the main flow of each role runs on both databases: ``@ON_BOTH_DATABASES`` over ``site``
+ON_BOTH_DATABASES = pytest.mark.parametrize("site", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-async def site(sqlite_db: DatabaseURL) -> AsyncIterator[Desk]:
-    """The API and pages on a free port (uvicorn in a thread), seeded with one user per role."""
+async def site(request: pytest.FixtureRequest) -> AsyncIterator[Desk]:
+    """The API and pages on a free port (uvicorn in a thread), seeded with one user per role,
+    on a fresh SQLite file (or PostgreSQL database, with ``ON_BOTH_DATABASES``)."""
+    backend = getattr(request, "param", "sqlite")
+    db: DatabaseURL = request.getfixturevalue("pg_db" if backend == "postgresql"
+                                              else "sqlite_db")
     settings = ServiceSettings(secret_key=None, metrics_token=None, metrics_public=False,
                                token_ttl_s=3600, **FAST_HASHING)
-    ids, names = await _seed(sqlite_db, settings)
+    ids, names = await _seed(db, settings)
     # with the ticket consumer, as fieldgate serve runs it: faults become repair orders
-    app = create_app(db=sqlite_db, settings=settings, **health_app_options(consumer=True))
+    app = create_app(db=db, settings=settings, **health_app_options(consumer=True))
     port = servers.free_port()
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                     lifespan="on"))
@@ -169,7 +177,7 @@ async def site(sqlite_db: DatabaseURL) -> AsyncIterator[Desk]:
     thread.start()
     try:
         await asyncio.to_thread(servers.wait_for_port, "127.0.0.1", port, timeout=20)
-        yield Desk(base=f"http://127.0.0.1:{port}", ids=ids, names=names, db=sqlite_db)
+        yield Desk(base=f"http://127.0.0.1:{port}", ids=ids, names=names, db=db)
     finally:
         server.should_exit = True
         await asyncio.to_thread(thread.join, 20)

@@ -15,12 +15,20 @@ from fieldservice.roles import Role
 from gateway import Gateway, GatewayConfig, TcpConfig
 from telemetry.config import IngestConfig
 from telemetry.ingest import Ingest
-from tests.web.conftest import LANDSCAPE, Desk, no_horizontal_scroll, shot, sign_in
+from tests.web.conftest import (
+    LANDSCAPE,
+    ON_BOTH_DATABASES,
+    Desk,
+    no_horizontal_scroll,
+    shot,
+    sign_in,
+)
 from tests.web.test_installer import report
 
 TID = "864000000000333"
 
 
+@ON_BOTH_DATABASES
 async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any,
                                                    tmp_path: Path) -> None:
     site.installed_terminal(TID)

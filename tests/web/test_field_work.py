@@ -8,7 +8,7 @@ from typing import Any
 
 from fieldservice.roles import Role
 from tests.images import png
-from tests.web.conftest import Desk, no_horizontal_scroll, shot, sign_in
+from tests.web.conftest import ON_BOTH_DATABASES, Desk, no_horizontal_scroll, shot, sign_in
 
 
 def on_site_repair(site: Desk, tid: str) -> dict[str, Any]:
@@ -31,6 +31,7 @@ def on_site_repair(site: Desk, tid: str) -> dict[str, Any]:
     return site.act(order, "arrive", Role.TECHNICIAN)
 
 
+@ON_BOTH_DATABASES
 async def test_swaps_parts_photo_signature_and_payment(site: Desk, tablet: Any) -> None:
     order = on_site_repair(site, "864000000000501")
     page = tablet

@@ -15,7 +15,7 @@ from fieldservice.roles import Role
 from gateway import Gateway, GatewayConfig, TcpConfig
 from telemetry.config import IngestConfig
 from telemetry.ingest import Ingest
-from tests.web.conftest import Desk, no_horizontal_scroll, shot, sign_in
+from tests.web.conftest import ON_BOTH_DATABASES, Desk, no_horizontal_scroll, shot, sign_in
 
 TID = "864000000000901"
 
@@ -31,6 +31,7 @@ async def report(port: int, tid: str, seconds_ago: int = 0, *, north: float = 0.
     await writer.wait_closed()
 
 
+@ON_BOTH_DATABASES
 async def test_register_from_the_unregistered_list_and_see_the_first_fix(
         site: Desk, tablet: Any, tmp_path: Path) -> None:
     order = site.install_on_site(company="Northern Buses", plate="辽A88888",

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from fieldservice.roles import Role
-from tests.web.conftest import Desk, shot, sign_in
+from tests.web.conftest import ON_BOTH_DATABASES, Desk, shot, sign_in
 
 
 async def _controlled(page: Any, desk: Desk, order: dict[str, Any]) -> None:
@@ -46,6 +46,7 @@ async def _until(predicate, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.2)
 
 
+@ON_BOTH_DATABASES
 async def test_work_offline_then_everything_is_sent_in_order(site: Desk, tablet: Any) -> None:
     order = site.repair_order(priority="urgent")
     page = tablet

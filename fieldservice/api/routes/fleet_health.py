@@ -182,6 +182,21 @@ async def _open_tickets(session: AsyncSession) -> dict[str, str]:
     return out
 
 
+async def _feed_cursor(session: SessionDep,
+                       after_id: Annotated[int | None, Query(ge=0)] = None,
+                       last_event_id: Annotated[str | None, Header()] = None) -> int:
+    """Where the feed starts: ``after_id``, else the browser's ``Last-Event-ID``, else the
+    newest stored event. Read before the response starts (a dependency): "the next new event"
+    counts from before the client hears the feed is up, so an event stored in between is
+    sent; and no query runs inside the stream, where a client that leaves cancels it."""
+    if after_id is not None:
+        return after_id
+    if last_event_id and last_event_id.strip().isdigit():
+        return int(last_event_id.strip())
+    return (await session.execute(
+        sa.select(sa.func.coalesce(sa.func.max(fault_events.c.id), 0)))).scalar_one()
+
+
 def _feed(request: Request, state: ServiceState, poll_s: float) -> FeedHub:
     """The lifespan's feed (its store has its own engine: on SQLite the service engine's
     transactions take the write lock); made here when the app runs without its lifespan."""
@@ -351,14 +366,10 @@ def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
                             "`after_id`, else after the browser's `Last-Event-ID`, else with "
                             "the next new event.")
     async def stream(request: Request, _: FleetReader, session: SessionDep, state: StateDep,
-                     after_id: Annotated[int | None, Query(ge=0)] = None,
-                     last_event_id: Annotated[str | None, Header()] = None,
+                     cursor: Annotated[int, Depends(_feed_cursor)],
                      ) -> AsyncIterator[ServerSentEvent]:
         # the gate's session (and on SQLite its write lock) must not last as long as the feed
         await session.close()
-        cursor = after_id
-        if cursor is None and last_event_id and last_event_id.strip().isdigit():
-            cursor = int(last_event_id.strip())
         yield ServerSentEvent(comment="fieldgate health feed", retry=int(feed_poll_s * 1000))
         # no database call in here: a client that leaves cancels this generator anywhere
         try:

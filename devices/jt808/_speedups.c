@@ -4,6 +4,13 @@
  * decode_location(body) is devices.jt808.messages.decode_location (time in Beijing time)
  * encode_frame(msg_id, phone_bcd, serial, body, version, packages)
  *                       is devices.jt808.frame.encode_frame with its keywords positional
+ * location_frame(raw, platform_serial, max_frame)
+ *                       the whole of Jt808Stream's work for the common frame: a plain 0x0200
+ *                       (no sub-package, no RSA, check code right) whose position is valid and
+ *                       dated and whose items are only mileage, fuel, signal and satellites:
+ *                       (Fix, 0x8001 reply frame, phone, version), or None for anything else,
+ *                       which the stream then decodes the general way (nothing is changed by
+ *                       a None: the fast path has no side effects)
  * make_fix(...), make_status(...)
  *                       build devices.records.Fix and devices.status.DeviceStatus from every
  *                       field in order, skipping the frozen dataclasses' __init__ (about
@@ -44,6 +51,7 @@ static Py_ssize_t record_sizes[2];
 static Py_ssize_t record_offsets[2][MAX_RECORD_FIELDS];
 static Py_ssize_t message_offsets[MESSAGE_FIELDS];
 static Py_ssize_t location_offsets[LOCATION_FIELDS];
+static PyObject *round_func = NULL, *alarms_of = NULL, *no_alarms = NULL;
 static PyObject *reject_malformed = NULL, *reject_truncated = NULL, *reject_bad_check = NULL,
                 *reject_unsupported = NULL;
 
@@ -380,6 +388,216 @@ static PyObject *make_status(PyObject *module, PyObject *const *args, Py_ssize_t
     return make(1, args, nargs);
 }
 
+/* Write a frame (flags included, escaped) for header+body data of len bytes into a new bytes
+ * object: the check code is computed here. */
+static PyObject *escaped_frame(unsigned char *data, Py_ssize_t len) {
+    unsigned char x = 0;
+    for (Py_ssize_t i = 0; i < len; i++) x ^= data[i];
+    data[len++] = x;
+    Py_ssize_t extra = 0;
+    for (Py_ssize_t i = 0; i < len; i++) extra += data[i] == FLAG || data[i] == ESCAPE;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, len + extra + 2);
+    if (out == NULL) return NULL;
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
+    *o++ = FLAG;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        unsigned char c = data[i];
+        if (c == ESCAPE) { *o++ = ESCAPE; *o++ = 0x01; }
+        else if (c == FLAG) { *o++ = ESCAPE; *o++ = 0x02; }
+        else *o++ = c;
+    }
+    *o = FLAG;
+    return out;
+}
+
+/* round(value, 1) as Python rounds it */
+static PyObject *round1(double value) {
+    PyObject *number = PyFloat_FromDouble(value);
+    if (number == NULL) return NULL;
+    PyObject *ndigits = PyLong_FromLong(1);
+    if (ndigits == NULL) { Py_DECREF(number); return NULL; }
+    PyObject *out = PyObject_CallFunctionObjArgs(round_func, number, ndigits, NULL);
+    Py_DECREF(number);
+    Py_DECREF(ndigits);
+    return out;
+}
+
+#define NOT_FAST (Py_NewRef(Py_None))
+
+static PyObject *location_frame(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (!configured() || record_types[0] == NULL || round_func == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_speedups is not configured");
+        return NULL;
+    }
+    if (nargs != 3 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "location_frame(raw: bytes, platform_serial: int, max_frame: int)");
+        return NULL;
+    }
+    long platform_serial = PyLong_AsLong(args[1]);
+    if (platform_serial == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t max_frame = PyLong_AsSsize_t(args[2]);
+    if (max_frame == -1 && PyErr_Occurred()) return NULL;
+    const unsigned char *raw = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    /* the fast case carries no escapes (they are rare in location frames): the general
+     * path takes the others, and frames longer than the stream's limit */
+    if (n > max_frame || n < 13 + LOCATION_SIZE || memchr(raw, ESCAPE, n) != NULL)
+        return NOT_FAST;
+    const unsigned char *d = raw;
+    Py_ssize_t len = n;
+    unsigned char x = 0;
+    for (Py_ssize_t i = 0; i < len - 1; i++) x ^= d[i];
+    if (x != d[len - 1]) return NOT_FAST;
+    unsigned int msg_id = word(d), props = word(d + 2);
+    if (msg_id != 0x0200 || (props & (RESERVED_BIT | RSA_BIT | SUBPACKAGE_BIT))) return NOT_FAST;
+    int version = -1;
+    Py_ssize_t phone_at, phone_len, pos;
+    if (props & VERSION_BIT) {
+        version = d[4];
+        phone_at = 5;
+        phone_len = 10;
+        pos = 15;
+    } else {
+        phone_at = 4;
+        phone_len = 6;
+        pos = 10;
+    }
+    if (len - 1 < pos + 2 + LOCATION_SIZE) return NOT_FAST;
+    unsigned int serial = word(d + pos);
+    pos += 2;
+    const unsigned char *b = d + pos;
+    Py_ssize_t bn = len - 1 - pos;
+    unsigned long alarm = dword(b), status = dword(b + 4);
+    if (!(status & 0x2)) return NOT_FAST; /* not positioned: a NoFix, the general path */
+    double lat = (double)dword(b + 8) / 1e6, lon = (double)dword(b + 12) / 1e6;
+    if (lat > 90.0 || lon > 180.0) return NOT_FAST; /* refused by the general path */
+    if (status & SOUTH_BIT) lat = -lat;
+    if (status & WEST_BIT) lon = -lon;
+    /* the items: only mileage (0x01, 4), fuel (0x02, 2), signal (0x30, 1), satellites (0x31,
+     * 1), each at most once, and nothing after the last one */
+    long mileage = -1, fuel = -1, signal = -1, sats = -1;
+    Py_ssize_t at = LOCATION_SIZE;
+    while (at + 2 <= bn) {
+        unsigned char id = b[at], length = b[at + 1];
+        const unsigned char *v = b + at + 2;
+        if (at + 2 + length > bn) return NOT_FAST;
+        if (id == 0x01 && length == 4 && mileage < 0) mileage = (long)dword(v);
+        else if (id == 0x02 && length == 2 && fuel < 0) fuel = (long)word(v);
+        else if (id == 0x30 && length == 1 && signal < 0) signal = v[0];
+        else if (id == 0x31 && length == 1 && sats < 0) sats = v[0];
+        else return NOT_FAST;
+        at += 2 + length;
+    }
+    if (at != bn) return NOT_FAST;
+    PyObject *time = decode_time(b + 22);
+    if (time == NULL) return NULL;
+    if (time == Py_None) {
+        Py_DECREF(time);
+        return NOT_FAST; /* undated: the general path counts it */
+    }
+
+    PyObject *alarms;
+    if (alarm) {
+        PyObject *word_obj = PyLong_FromUnsignedLong(alarm);
+        alarms = word_obj ? PyObject_CallOneArg(alarms_of, word_obj) : NULL;
+        Py_XDECREF(word_obj);
+    } else {
+        alarms = Py_NewRef(no_alarms);
+    }
+    PyObject *status_values[10] = {
+        alarms,
+        PyBool_FromLong(status & 1),
+        Py_NewRef(Py_None),
+        Py_NewRef(Py_None),
+        Py_NewRef(Py_None),
+        mileage >= 0 ? round1((double)mileage * 0.1) : Py_NewRef(Py_None),
+        fuel >= 0 ? round1((double)fuel * 0.1) : Py_NewRef(Py_None),
+        signal >= 0 ? PyLong_FromLong(signal) : Py_NewRef(Py_None),
+        Py_NewRef(Py_None),
+        PyDict_New(),
+    };
+    if (record_sizes[1] != 10) {
+        for (int i = 0; i < 10; i++) Py_XDECREF(status_values[i]);
+        Py_DECREF(time);
+        PyErr_SetString(PyExc_TypeError, "DeviceStatus must have 10 fields");
+        return NULL;
+    }
+    PyObject *device_status = fill(record_types[1], record_offsets[1], 10, status_values);
+    if (device_status == NULL) {
+        Py_DECREF(time);
+        return NULL;
+    }
+    static const char hex[] = "0123456789abcdef";
+    char phone[20];
+    Py_ssize_t digits = 0;
+    for (Py_ssize_t i = 0; i < phone_len; i++) {
+        phone[2 * i] = hex[d[phone_at + i] >> 4];
+        phone[2 * i + 1] = hex[d[phone_at + i] & 15];
+    }
+    Py_ssize_t lead = 0;
+    while (lead < 2 * phone_len && phone[lead] == '0') lead++;
+    digits = 2 * phone_len - lead;
+    PyObject *terminal = digits ? PyUnicode_DecodeASCII(phone + lead, digits, NULL)
+                                : PyUnicode_FromString("0");
+    PyObject *fix_values[12] = {
+        time,
+        PyFloat_FromDouble(lat),
+        PyFloat_FromDouble(lon),
+        PyFloat_FromDouble(((double)word(b + 18) / 10) / 1.852),
+        PyFloat_FromDouble((double)word(b + 20)),
+        PyFloat_FromDouble((double)(short)word(b + 16)),
+        sats >= 0 ? PyLong_FromLong(sats) : Py_NewRef(Py_None),
+        Py_NewRef(Py_None),
+        Py_NewRef(Py_None),
+        Py_NewRef(Py_None),
+        terminal,
+        device_status,
+    };
+    if (record_sizes[0] != 12) {
+        for (int i = 0; i < 12; i++) Py_XDECREF(fix_values[i]);
+        PyErr_SetString(PyExc_TypeError, "Fix must have 12 fields");
+        return NULL;
+    }
+    PyObject *fix = fill(record_types[0], record_offsets[0], 12, fix_values);
+    if (fix == NULL) return NULL;
+
+    /* the 0x8001 general reply: the terminal's serial and message id, result 0 */
+    unsigned char data[2 + 2 + 1 + 10 + 2 + 5 + 1];
+    Py_ssize_t rl = 0;
+    unsigned int rprops = 5 | (version >= 0 ? VERSION_BIT : 0);
+    data[rl++] = 0x80;
+    data[rl++] = 0x01;
+    data[rl++] = (unsigned char)(rprops >> 8);
+    data[rl++] = (unsigned char)rprops;
+    if (version >= 0) data[rl++] = (unsigned char)version;
+    memcpy(data + rl, d + phone_at, phone_len);
+    rl += phone_len;
+    data[rl++] = (unsigned char)((platform_serial & 0xFFFF) >> 8);
+    data[rl++] = (unsigned char)platform_serial;
+    data[rl++] = (unsigned char)(serial >> 8);
+    data[rl++] = (unsigned char)serial;
+    data[rl++] = 0x02;
+    data[rl++] = 0x00;
+    data[rl++] = 0x00;
+    PyObject *reply = escaped_frame(data, rl);
+    PyObject *phone_obj = PyUnicode_DecodeASCII(phone, 2 * phone_len, NULL);
+    PyObject *version_obj = version >= 0 ? PyLong_FromLong(version) : Py_NewRef(Py_None);
+    if (reply == NULL || phone_obj == NULL || version_obj == NULL) {
+        Py_DECREF(fix);
+        Py_XDECREF(reply);
+        Py_XDECREF(phone_obj);
+        Py_XDECREF(version_obj);
+        return NULL;
+    }
+    PyObject *out = PyTuple_Pack(4, fix, reply, phone_obj, version_obj);
+    Py_DECREF(fix);
+    Py_DECREF(reply);
+    Py_DECREF(phone_obj);
+    Py_DECREF(version_obj);
+    return out;
+}
+
 /* The offsets of a slots class's members named in names (each a plain object slot). */
 static int offsets_of(PyObject *type, PyObject *names, Py_ssize_t *offsets, Py_ssize_t n) {
     if (!PyTuple_Check(names) || PyTuple_GET_SIZE(names) != n) {
@@ -439,6 +657,16 @@ static PyObject *configure_records(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* configure_fast(round, alarms_of, no_alarms) */
+static PyObject *configure_fast(PyObject *module, PyObject *args) {
+    PyObject *r, *a, *none;
+    if (!PyArg_ParseTuple(args, "OOO", &r, &a, &none)) return NULL;
+    Py_XSETREF(round_func, Py_NewRef(r));
+    Py_XSETREF(alarms_of, Py_NewRef(a));
+    Py_XSETREF(no_alarms, Py_NewRef(none));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"parse", parse, METH_O, "parse(raw): see devices.jt808.frame.parse"},
     {"decode_location", decode_location, METH_O,
@@ -450,6 +678,10 @@ static PyMethodDef methods[] = {
      "make_fix(*every field of Fix in order) -> Fix"},
     {"make_status", (PyCFunction)(void (*)(void))make_status, METH_FASTCALL,
      "make_status(*every field of DeviceStatus in order) -> DeviceStatus"},
+    {"location_frame", (PyCFunction)(void (*)(void))location_frame, METH_FASTCALL,
+     "location_frame(raw, platform_serial, max_frame) -> (Fix, reply, phone, version) | None"},
+    {"configure_fast", configure_fast, METH_VARARGS,
+     "configure_fast(round, alarms_of, no_alarms)"},
     {"configure_records", configure_records, METH_VARARGS,
      "configure_records(Fix, fix_fields, DeviceStatus, status_fields)"},
     {"configure", configure, METH_VARARGS,

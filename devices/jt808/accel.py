@@ -9,7 +9,9 @@ two. Both implement :func:`devices.jt808.frame.parse`,
 ``encode_frame`` here takes ``version`` and ``packages`` positionally. ``make_fix`` and
 ``make_status`` build :class:`~devices.records.Fix` and :class:`~devices.status.DeviceStatus`
 from all their fields in order; the C versions fill the slots directly, skipping the frozen
-dataclasses' per-field ``object.__setattr__``.
+dataclasses' per-field ``object.__setattr__``. ``location_frame`` (C only) does the stream's
+whole work for the common frame, a plain dated 0x0200 with only the common items; it answers
+None for every other frame, which the stream then decodes the general way.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ parse: Callable[[bytes], frame.Message | Reject] = pure_parse
 decode_location: Callable[[bytes], messages.Location | None] = pure_decode_location
 encode_frame: Callable[[int, bytes, int, bytes, int | None, tuple[int, int] | None],
                        bytes] = pure_encode_frame
+#: the C path for the common frame (see _speedups.c: location_frame); None in pure Python
+location_frame: Callable[[bytes, int, int], tuple[Fix, bytes, str, int | None] | None] | None = None
 make_fix: Callable[..., Fix] = Fix
 make_status: Callable[..., DeviceStatus] = DeviceStatus
 ACCELERATED = False
@@ -62,6 +66,8 @@ if os.environ.get(PURE_ENV, "") in ("", "0"):
         _speedups.configure_records(
             Fix, tuple(f.name for f in dataclasses.fields(Fix)),
             DeviceStatus, tuple(f.name for f in dataclasses.fields(DeviceStatus)))
+        _speedups.configure_fast(round, messages.alarms_of, messages.NO_ALARMS)
+        location_frame = _speedups.location_frame
         parse = _speedups.parse
         decode_location = _speedups.decode_location
         encode_frame = _speedups.encode_frame
@@ -69,6 +75,7 @@ if os.environ.get(PURE_ENV, "") in ("", "0"):
         make_status = _speedups.make_status
         ACCELERATED = True
 
-__all__ = ["ACCELERATED", "PURE_ENV", "decode_location", "encode_frame", "make_fix",
+__all__ = ["ACCELERATED", "PURE_ENV", "decode_location", "encode_frame", "location_frame",
+           "make_fix",
            "make_status", "parse",
            "pure_decode_location", "pure_encode_frame", "pure_parse"]

@@ -352,6 +352,7 @@ def terminal_reply(serial: int, msg_id: int, result: int = ReplyResult.OK) -> by
 
 #: terminal parameters (0x8103) fieldgate sets by name: id → (name, byte length)
 _NO_ALARMS: frozenset[Alarm] = frozenset()
+NO_ALARMS = _NO_ALARMS
 _ACC = int(StatusBit.ACC)
 _SOUTH = int(StatusBit.SOUTH)
 _WEST = int(StatusBit.WEST)

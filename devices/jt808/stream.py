@@ -93,6 +93,7 @@ class Jt808Stream:
         self._encode_frame = accel.encode_frame
         self._make_fix = accel.make_fix
         self._make_status = accel.make_status
+        self._fast = accel.location_frame
 
     # -- framing ---------------------------------------------------------------------------
 
@@ -145,6 +146,21 @@ class Jt808Stream:
     # -- messages --------------------------------------------------------------------------
 
     def _frame(self, raw: bytes, out: list[Record]) -> None:
+        fast = self._fast
+        if fast is not None:
+            # the common frame decoded, recorded and answered in one C call (accel.py)
+            hit = fast(raw, self._serial, self.max_frame)
+            if hit is not None:
+                fix, reply, self._phone, self._version = hit
+                self.terminal = fix.terminal
+                out.append(fix)
+                self.sentences += 1
+                stats = self.stats
+                stats.fixes += 1
+                stats.accept("location")
+                self._out += reply
+                self._serial = (self._serial + 1) & 0xFFFF
+                return
         if len(raw) > self.max_frame:
             self._reject(Reject.OVERLONG)
             return

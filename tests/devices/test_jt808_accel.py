@@ -167,6 +167,7 @@ def _pure(stream: Jt808Stream) -> Jt808Stream:
     stream._encode_frame = accel.pure_encode_frame
     stream._make_fix = Fix
     stream._make_status = DeviceStatus
+    stream._fast = None
     return stream
 
 
@@ -182,22 +183,85 @@ def _decode(data: bytes, *, pure: bool) -> tuple:
             dict(stream.stats.rejected))
 
 
-@needs_c
-@settings(SETTINGS, max_examples=100)
-@given(st.lists(st.tuples(st.integers(0, 86_400 * 400), st.floats(-90, 90), st.floats(-180, 180),
-                          st.integers(0, 2**32 - 1), st.booleans(), bodies),
-                min_size=1, max_size=12))
-def test_a_stream_decodes_and_answers_the_same_either_way(reports) -> None:
+#: additional items as terminals send them: the common ones (the C fast path's), others, and
+#: wrong lengths, repeated ids and a cut last item (all for the general path)
+items = st.lists(st.tuples(st.sampled_from([0x01, 0x02, 0x30, 0x31, 0x03, 0x06, 0x25, 0xE1]),
+                           st.binary(max_size=5)), max_size=5)
+common_items = st.fixed_dictionaries({}, optional={
+    0x01: st.integers(0, 2**32 - 1).map(lambda v: v.to_bytes(4)),
+    0x02: st.integers(0, 2**16 - 1).map(lambda v: v.to_bytes(2)),
+    0x30: st.integers(0, 255).map(lambda v: bytes((v,))),
+    0x31: st.integers(0, 255).map(lambda v: bytes((v,)))})
+
+
+@st.composite
+def location_frames(draw, n: int) -> bytes:
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    body = m.encode_location(
+        time=t0 + timedelta(seconds=draw(st.integers(0, 86_400 * 400))),
+        lat=draw(st.floats(-90, 90)), lon=draw(st.floats(-180, 180)),
+        speed_kmh=draw(st.floats(0, 6000)), course=draw(st.integers(0, 359)),
+        alt_m=draw(st.integers(-32768, 32767)), positioned=draw(st.booleans()),
+        acc=draw(st.booleans()), items=draw(common_items))
+    body = draw(st.integers(0, 2**32 - 1)).to_bytes(4) + body[4:]  # any alarm word
+    kind = draw(st.integers(0, 9))
+    if kind == 0:  # other items, wrong lengths, repeats
+        body += b"".join(bytes((i, len(v))) + v for i, v in draw(items))
+    elif kind == 1:  # a time that is no time, or a latitude past 90
+        at = draw(st.sampled_from([22, 8]))
+        body = body[:at] + draw(st.binary(min_size=4, max_size=4)) + body[at + 4:]
+    elif kind == 2:  # a cut item list
+        body += bytes((0x01, 4, 0))
+    phone = draw(st.sampled_from(["13912345678", "000000000000", "1"]))
+    version = draw(st.none() | st.just(1))
+    frame = build(m.MsgId.LOCATION, phone, n, body, version=version)
+    if draw(st.integers(0, 9)) == 0:  # a damaged byte
+        frame = bytearray(frame)
+        frame[draw(st.integers(1, len(frame) - 2))] = draw(st.integers(0, 255))
+        frame = bytes(frame)
+    return frame
+
+
+@needs_c
+@settings(SETTINGS, max_examples=300)
+@given(st.data())
+def test_a_stream_decodes_and_answers_the_same_either_way(data) -> None:
+    """The C paths (the fast one for common frames, the general one for the others) against
+    the pure-Python stream: the same records, counters and reply bytes."""
     wire = b""
-    for n, (seconds, lat, lon, alarm_word, positioned, junk) in enumerate(reports):
-        body = m.encode_location(time=t0 + timedelta(seconds=seconds), lat=lat, lon=lon,
-                                 positioned=positioned,
-                                 items={0x01: (n * 7).to_bytes(4), 0x31: b"\x09"})
-        body = alarm_word.to_bytes(4) + body[4:]
-        wire += build(m.MsgId.LOCATION, "13912345678", n, body) + junk
-        wire += build(m.MsgId.HEARTBEAT, "13912345678", n, b"", version=1)
+    for n in range(data.draw(st.integers(1, 12))):
+        wire += data.draw(location_frames(n))
+        if data.draw(st.booleans()):
+            wire += build(m.MsgId.HEARTBEAT, "13912345678", n, b"", version=1)
+        wire += data.draw(st.binary(max_size=4))
     assert _decode(wire, pure=False) == _decode(wire, pure=True)
+
+
+@needs_c
+def test_the_fast_path_takes_the_common_frame_and_leaves_the_rest() -> None:
+    fast = accel.location_frame
+    assert fast is not None
+    when = datetime(2026, 12, 7, 8, tzinfo=UTC)
+
+    def frame(version: int | None = None, **kwargs) -> bytes:
+        body = m.encode_location(time=when, lat=31.2, lon=121.5, speed_kmh=36.0, **{
+            "items": {0x01: (1234).to_bytes(4), 0x31: b"\x09"}, **kwargs})
+        return build(m.MsgId.LOCATION, "13912345678", 7, body, version=version)[1:-1]
+
+    fix, reply, phone, version = fast(frame(), 42, 2082)
+    assert (fix.terminal, fix.lat, fix.sats, fix.status.mileage_km) == (
+        "13912345678", 31.2, 9, 123.4)
+    assert (phone, version) == ("013912345678", None)
+    assert reply == build(m.MsgId.PLATFORM_REPLY, "13912345678", 42,
+                          m.platform_reply(7, m.MsgId.LOCATION))
+    assert fast(frame(version=1), 0, 2082)[3] == 1  # the 2019 header too
+    for other in (frame(positioned=False),  # a NoFix
+                  frame(items={0x06: b"\x00\x14"}),  # an item kept as an attribute
+                  frame(items={0x31: b"\x09\x01"}),  # a length the table does not know
+                  frame()[:-1] + bytes((frame()[-1] ^ 1,)),  # a wrong check code
+                  build(m.MsgId.HEARTBEAT, "13912345678", 1, b"")[1:-1]):
+        assert fast(other, 0, 2082) is None
+    assert fast(frame(), 0, 40) is None  # longer than the stream's limit: the general path
 
 
 @needs_c

@@ -90,6 +90,7 @@ class StreamConnection(asyncio.Protocol):
         "_displaced",
         "_done",
         "_done_waiters",
+        "_durable",
         "_fixed",
         "_held",
         "_in_sink",
@@ -99,6 +100,7 @@ class StreamConnection(asyncio.Protocol):
         "_paused",
         "_pending",
         "_pending_bytes",
+        "_published",
         "_refused",
         "_sink_failed",
         "_sink",
@@ -132,6 +134,9 @@ class StreamConnection(asyncio.Protocol):
         self._refused = False
         self._displaced = False  # another connection took over its terminal
         self._sink_failed = False  # the sink refused records of the read being handled
+        # acknowledging protocols wait for this before replying (the owner's, if it has one)
+        self._durable: Callable[[], Awaitable[None]] | None = getattr(owner, "durable", None)
+        self._published = False  # records went to the sink since the last reply
         self._commands: dict[int, int] | None = None  # wire reference -> command id
         self._done = False
         self._done_waiters: list[asyncio.Future[None]] | None = None
@@ -300,12 +305,14 @@ class StreamConnection(asyncio.Protocol):
         try:
             if records is not None:
                 await self._handle(records)
+                await self._until_durable()
                 self._reply()
             while self._pending:
                 data = b"".join(self._pending)
                 self._pending.clear()
                 self._pending_bytes = 0
                 await self._handle(self.stream.feed(data))
+                await self._until_durable()
                 self._reply()
             if self._lost:
                 await self._finish()
@@ -320,6 +327,21 @@ class StreamConnection(asyncio.Protocol):
                 self._metrics.paused -= 1
                 # set by connection_made, before the first read
                 self.transport.resume_reading()  # type: ignore[union-attr]
+
+    async def _until_durable(self) -> None:
+        """Before a protocol that acknowledges (JT/T 808, GT06) answers records, they must be
+        committed or spooled: an answer tells the terminal it may forget them. Reading goes
+        on meanwhile (up to ``read_buffer``); a sink that cannot make them durable gets no
+        answer written, so the terminal sends them again."""
+        if not self._published or self._durable is None or self._sink_failed:
+            return
+        self._published = False
+        try:
+            await self._durable()
+        except Exception:
+            log.exception("%s connection %s: records not made durable; not acknowledged",
+                          self._owner.kind, self.remote)
+            self._sink_failed = True
 
     async def _handle(self, records: list[Record]) -> None:
         stream = self.stream
@@ -425,6 +447,7 @@ class StreamConnection(asyncio.Protocol):
         finally:
             self._in_sink = False
         self._metrics.published(len(records), _perf() - started)
+        self._published = True
 
     async def _sink_call(self, call: Callable[[SessionInfo], Awaitable[None]],
                          info: SessionInfo) -> None:

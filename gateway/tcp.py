@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from devices.commands import CommandAnswer
 from devices.protocols import PROTOCOLS, ProtocolStream
@@ -55,6 +55,10 @@ class TcpServer:
                  metrics: TransportMetrics | None = None) -> None:
         self.config = config
         self.sink = sink
+        #: protocols that acknowledge (JT/T 808, GT06) answer once what they received is
+        #: committed or spooled: the sink's ``durable`` (telemetry.Ingest), when it has one
+        self.durable: Callable[[], Awaitable[None]] | None = (
+            getattr(sink, "durable", None) if PROTOCOLS[config.protocol].binary else None)
         self.wire = PROTOCOLS[config.protocol]
         #: the transport label of sessions and metrics: ``tcp`` for NMEA, else the protocol
         self.kind: str = Transport.TCP if config.protocol == "nmea" else config.protocol

@@ -394,6 +394,22 @@ class Ingest:
             self._flush_now.set()
             await self._progress.wait_for(lambda: self._disposed >= target or self._stopped())
 
+    async def durable(self) -> None:
+        """Wait until everything published so far is committed or spooled, at the writer's
+        own pace (no early flush: a wait lasts about one ``flush_interval`` and a commit).
+        The gateway waits on this before acknowledging records to terminals whose protocol
+        acknowledges (JT/T 808, GT06).
+
+        Raises:
+            IngestClosed: the writer stopped before those records were disposed of.
+        """
+        async with self._progress:
+            target = self._taken + len(self._full) + (1 if self._pending else 0)
+            await self._progress.wait_for(lambda: self._disposed >= target or self._stopped())
+            if self._disposed < target:
+                raise IngestClosed("the telemetry writer stopped before the records were "
+                                   "committed or spooled")
+
     async def drain(self) -> None:
         """Wait until everything published so far is committed (the spool is empty)."""
         await self.flush()

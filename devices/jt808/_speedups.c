@@ -288,6 +288,28 @@ static PyObject *decode_location(PyObject *module, PyObject *arg) {
     return fill(location_type, location_offsets, LOCATION_FIELDS, values);
 }
 
+/* Write a frame (flags included, escaped) for header+body data of len bytes into a new bytes
+ * object: the check code is computed here, into data[len] (the caller leaves room). */
+static PyObject *escaped_frame(unsigned char *data, Py_ssize_t len) {
+    unsigned char x = 0;
+    for (Py_ssize_t i = 0; i < len; i++) x ^= data[i];
+    data[len++] = x;
+    Py_ssize_t extra = 0;
+    for (Py_ssize_t i = 0; i < len; i++) extra += data[i] == FLAG || data[i] == ESCAPE;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, len + extra + 2);
+    if (out == NULL) return NULL;
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
+    *o++ = FLAG;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        unsigned char c = data[i];
+        if (c == ESCAPE) { *o++ = ESCAPE; *o++ = 0x01; }
+        else if (c == FLAG) { *o++ = ESCAPE; *o++ = 0x02; }
+        else *o++ = c;
+    }
+    *o = FLAG;
+    return out;
+}
+
 /* frame.encode_frame(msg_id, phone_bcd, serial, body, version=, packages=) */
 static PyObject *encode_frame(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 6 || !PyBytes_Check(args[1]) || !PyBytes_Check(args[3])) {
@@ -342,23 +364,7 @@ static PyObject *encode_frame(PyObject *module, PyObject *const *args, Py_ssize_
     }
     memcpy(data + len, PyBytes_AS_STRING(args[3]), body_len);
     len += body_len;
-    unsigned char x = 0;
-    for (Py_ssize_t i = 0; i < len; i++) x ^= data[i];
-    data[len++] = x;
-    Py_ssize_t extra = 0;
-    for (Py_ssize_t i = 0; i < len; i++) extra += data[i] == FLAG || data[i] == ESCAPE;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, len + extra + 2);
-    if (out == NULL) return NULL;
-    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
-    *o++ = FLAG;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        unsigned char c = data[i];
-        if (c == ESCAPE) { *o++ = ESCAPE; *o++ = 0x01; }
-        else if (c == FLAG) { *o++ = ESCAPE; *o++ = 0x02; }
-        else *o++ = c;
-    }
-    *o = FLAG;
-    return out;
+    return escaped_frame(data, len);
 }
 
 /* make_fix / make_status: a configured record from all its fields, positionally */
@@ -386,28 +392,6 @@ static PyObject *make_fix(PyObject *module, PyObject *const *args, Py_ssize_t na
 
 static PyObject *make_status(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     return make(1, args, nargs);
-}
-
-/* Write a frame (flags included, escaped) for header+body data of len bytes into a new bytes
- * object: the check code is computed here. */
-static PyObject *escaped_frame(unsigned char *data, Py_ssize_t len) {
-    unsigned char x = 0;
-    for (Py_ssize_t i = 0; i < len; i++) x ^= data[i];
-    data[len++] = x;
-    Py_ssize_t extra = 0;
-    for (Py_ssize_t i = 0; i < len; i++) extra += data[i] == FLAG || data[i] == ESCAPE;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, len + extra + 2);
-    if (out == NULL) return NULL;
-    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
-    *o++ = FLAG;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        unsigned char c = data[i];
-        if (c == ESCAPE) { *o++ = ESCAPE; *o++ = 0x01; }
-        else if (c == FLAG) { *o++ = ESCAPE; *o++ = 0x02; }
-        else *o++ = c;
-    }
-    *o = FLAG;
-    return out;
 }
 
 /* round(value, 1) as Python rounds it */

@@ -62,6 +62,12 @@ async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any,
     await page.locator("#feed li.fault_opened").get_by_text(TID).wait_for()
     await page.wait_for_function(
         "() => document.querySelector('#health [data-health=\"no_fix\"] b').textContent === '1'")
+    # then it goes silent: offline, live on the board (offline outranks no fix), no reload
+    await site.open_fault(TID, "offline", {"silent_for_s": 90})
+    await page.locator("#feed li.fault_opened").get_by_text("Offline").wait_for()
+    await page.wait_for_function(
+        "() => document.querySelector('#health [data-health=\"offline\"] b').textContent === '1'"
+        " && document.querySelector('#health [data-health=\"no_fix\"] b').textContent === '0'")
 
     await page.locator("#track input[name=terminal]").fill(TID)
     await page.get_by_role("button", name="Show track").click()

@@ -70,8 +70,9 @@ async def test_register_from_the_unregistered_list_and_see_the_first_fix(
         await asyncio.sleep(0.3)  # past the writer's memory of "unregistered"
         await report(port, TID)  # the first fix since the registration
         await ingest.flush()
-        await watch.locator(".verified").wait_for(timeout=20_000)  # the page saw it by itself
-        assert "41.80569, 123.43147" in await watch.inner_text()
+        # the page saw it by itself (and shows it again after the reload that offers Complete)
+        await watch.locator(".verified", has_text="41.80569, 123.43147").wait_for(
+            timeout=20_000)
         await page.locator('button[data-action="complete"]:not([disabled])').click()
         await page.get_by_text("Done: Complete.").wait_for()
         assert await no_horizontal_scroll(page)

@@ -84,23 +84,26 @@ def plan_rows_csv(plan: LoadPlan, path: Path) -> int:
     return n
 
 
+def plan_fixes(stream_bytes: bytes) -> list[Fix]:
+    """The fixes of one terminal's stream of the plan (what the binary terminals send)."""
+    nmea = NmeaStream(eager=False)
+    return [f for f in nmea.feed(stream_bytes) + nmea.flush() if isinstance(f, Fix)]
+
+
 def jt808_streams(plan: LoadPlan) -> tuple[list[str], list[bytes]]:
     """Per terminal, a phone number and its fixes as JT/T 808 frames (registration first)."""
     from simulators.jt808 import Jt808Device
 
     phones, streams = [], []
-    for i, (_tid, stream_bytes) in enumerate(zip(plan.terminal_ids, plan.streams,
-                                                 strict=True)):
+    for i, stream_bytes in enumerate(plan.streams):
         phone = f"139{i:08d}"
         device = Jt808Device(phone)
         frames = [device.register(), device.authenticate()]
-        nmea = NmeaStream(eager=False)
-        for f in nmea.feed(stream_bytes) + nmea.flush():
-            if isinstance(f, Fix):
-                frames.append(device.location(
-                    time=f.time, lat=f.lat, lon=f.lon, speed_kmh=(f.speed_kn or 0.0) * 1.852,
-                    course=round(f.course or 0.0) % 360, alt_m=round(f.alt_m or 0.0),
-                    sats=f.sats))
+        frames += [device.location(time=f.time, lat=f.lat, lon=f.lon,
+                                   speed_kmh=(f.speed_kn or 0.0) * 1.852,
+                                   course=round(f.course or 0.0) % 360,
+                                   alt_m=round(f.alt_m or 0.0), sats=f.sats)
+                   for f in plan_fixes(stream_bytes)]
         phones.append(phone)
         streams.append(b"".join(frames))
     return phones, streams
@@ -115,13 +118,11 @@ def gt06_streams(plan: LoadPlan) -> tuple[list[str], list[bytes]]:
         imei = f"8641203{i:08d}"
         device = Gt06Device(imei)
         packets = [device.login()]
-        nmea = NmeaStream(eager=False)
-        for f in nmea.feed(stream_bytes) + nmea.flush():
-            if isinstance(f, Fix):
-                packets.append(device.location(
-                    time=f.time, lat=f.lat, lon=f.lon,
-                    speed_kmh=min(255, round((f.speed_kn or 0.0) * 1.852)),
-                    course=round(f.course or 0.0) % 360, sats=min(15, f.sats or 0)))
+        packets += [device.location(time=f.time, lat=f.lat, lon=f.lon,
+                                    speed_kmh=min(255, round((f.speed_kn or 0.0) * 1.852)),
+                                    course=round(f.course or 0.0) % 360,
+                                    sats=min(15, f.sats or 0))
+                    for f in plan_fixes(stream_bytes)]
         imeis.append(imei)
         streams.append(b"".join(packets))
     return imeis, streams

@@ -34,13 +34,6 @@ class Reason(str):
         self.params = params
         return self
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_reason, (self.code, str(self), self.params))
-
-
-def _reason(code: str, text: str, params: dict[str, Any]) -> Reason:
-    return Reason(code, text, **params)
-
 
 def refusal(reason: str) -> dict[str, Any]:
     """A reason as the API answers it: ``{"code", "params", "message"}``; a plain string

@@ -386,10 +386,14 @@ class Ingest:
     def spool_corrupt_regions(self) -> int:
         return 0 if self._spool is None else self._spool.counters.corrupt_regions
 
+    def _batches_so_far(self) -> int:
+        """How many batches must be disposed of for everything published so far to be."""
+        return self._taken + len(self._full) + (1 if self._pending else 0)
+
     async def flush(self) -> None:
         """Wait until everything published so far is committed or spooled."""
         async with self._progress:
-            target = self._taken + len(self._full) + (1 if self._pending else 0)
+            target = self._batches_so_far()
             self._flush_partial = True
             self._flush_now.set()
             await self._progress.wait_for(lambda: self._disposed >= target or self._stopped())
@@ -404,7 +408,7 @@ class Ingest:
             IngestClosed: the writer stopped before those records were disposed of.
         """
         async with self._progress:
-            target = self._taken + len(self._full) + (1 if self._pending else 0)
+            target = self._batches_so_far()
             await self._progress.wait_for(lambda: self._disposed >= target or self._stopped())
             if self._disposed < target:
                 raise IngestClosed("the telemetry writer stopped before the records were "

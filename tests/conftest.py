@@ -6,6 +6,8 @@
 - ``db``: parametrized over both, for code that must behave the same on each.
 - ``mqtt_broker``: a private mosquitto on a free port for the session; ``mqtt_broker_factory``
   for tests that stop and start their own.
+- ``private_pg``: a PostgreSQL cluster of the module's own, for tests that stop and start the
+  database (outages, crashes).
 """
 
 from __future__ import annotations
@@ -123,3 +125,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
         terminalreporter.section("SERVER SUITES SKIPPED", sep="!", red=True, bold=True)
         for line in sorted(set(servers.UNAVAILABLE)):
             terminalreporter.write_line(line, red=True, bold=True)
+
+
+@pytest.fixture(scope="module")
+def private_pg() -> Iterator[servers.PrivatePostgres]:
+    try:
+        pg = servers.PrivatePostgres()
+    except FileNotFoundError as exc:
+        servers.unavailable("PostgreSQL server binaries", str(exc))
+    try:
+        pg.init()
+        pg.start()
+        yield pg
+    finally:
+        pg.close()

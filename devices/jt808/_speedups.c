@@ -88,6 +88,15 @@ static unsigned long dword(const unsigned char *p) {
            ((unsigned long)p[2] << 8) | p[3];
 }
 
+/* the header's phone bytes as hex digits (bytes.hex(): BCD, or a maker's hex) */
+static void phone_digits(const unsigned char *raw, Py_ssize_t n, char *out) {
+    static const char hex[] = "0123456789abcdef";
+    for (Py_ssize_t i = 0; i < n; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+}
+
 /* frame.parse */
 static PyObject *parse(PyObject *module, PyObject *arg) {
     if (!configured()) return NULL;
@@ -166,12 +175,8 @@ static PyObject *parse(PyObject *module, PyObject *arg) {
     } else {
         packages = Py_NewRef(Py_None);
     }
-    static const char hex[] = "0123456789abcdef";
     char phone[20];
-    for (Py_ssize_t i = 0; i < phone_len; i++) {
-        phone[2 * i] = hex[phone_raw[i] >> 4];
-        phone[2 * i + 1] = hex[phone_raw[i] & 15];
-    }
+    phone_digits(phone_raw, phone_len, phone);
     PyObject *values[MESSAGE_FIELDS] = {
         PyLong_FromLong(msg_id),
         PyUnicode_DecodeASCII(phone, 2 * phone_len, NULL),
@@ -409,7 +414,7 @@ static PyObject *round1(double value) {
 #define NOT_FAST (Py_NewRef(Py_None))
 
 static PyObject *location_frame(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (!configured() || record_types[0] == NULL || round_func == NULL) {
+    if (!configured() || round_func == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_speedups is not configured");
         return NULL;
     }
@@ -501,27 +506,16 @@ static PyObject *location_frame(PyObject *module, PyObject *const *args, Py_ssiz
         Py_NewRef(Py_None),
         PyDict_New(),
     };
-    if (record_sizes[1] != 10) {
-        for (int i = 0; i < 10; i++) Py_XDECREF(status_values[i]);
-        Py_DECREF(time);
-        PyErr_SetString(PyExc_TypeError, "DeviceStatus must have 10 fields");
-        return NULL;
-    }
     PyObject *device_status = fill(record_types[1], record_offsets[1], 10, status_values);
     if (device_status == NULL) {
         Py_DECREF(time);
         return NULL;
     }
-    static const char hex[] = "0123456789abcdef";
     char phone[20];
-    Py_ssize_t digits = 0;
-    for (Py_ssize_t i = 0; i < phone_len; i++) {
-        phone[2 * i] = hex[d[phone_at + i] >> 4];
-        phone[2 * i + 1] = hex[d[phone_at + i] & 15];
-    }
+    phone_digits(d + phone_at, phone_len, phone);
     Py_ssize_t lead = 0;
     while (lead < 2 * phone_len && phone[lead] == '0') lead++;
-    digits = 2 * phone_len - lead;
+    Py_ssize_t digits = 2 * phone_len - lead;
     PyObject *terminal = digits ? PyUnicode_DecodeASCII(phone + lead, digits, NULL)
                                 : PyUnicode_FromString("0");
     PyObject *fix_values[12] = {
@@ -538,11 +532,6 @@ static PyObject *location_frame(PyObject *module, PyObject *const *args, Py_ssiz
         terminal,
         device_status,
     };
-    if (record_sizes[0] != 12) {
-        for (int i = 0; i < 12; i++) Py_XDECREF(fix_values[i]);
-        PyErr_SetString(PyExc_TypeError, "Fix must have 12 fields");
-        return NULL;
-    }
     PyObject *fix = fill(record_types[0], record_offsets[0], 12, fix_values);
     if (fix == NULL) return NULL;
 
@@ -641,10 +630,16 @@ static PyObject *configure_records(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* configure_fast(round, alarms_of, no_alarms) */
+/* configure_fast(round, alarms_of, no_alarms), after configure_records: location_frame
+ * fills a Fix of 12 fields and a DeviceStatus of 10, checked here once */
 static PyObject *configure_fast(PyObject *module, PyObject *args) {
     PyObject *r, *a, *none;
     if (!PyArg_ParseTuple(args, "OOO", &r, &a, &none)) return NULL;
+    if (record_types[0] == NULL || record_sizes[0] != 12 || record_sizes[1] != 10) {
+        PyErr_SetString(PyExc_TypeError, "configure_records(Fix of 12 fields, DeviceStatus of "
+                                         "10) must come first");
+        return NULL;
+    }
     Py_XSETREF(round_func, Py_NewRef(r));
     Py_XSETREF(alarms_of, Py_NewRef(a));
     Py_XSETREF(no_alarms, Py_NewRef(none));

@@ -213,7 +213,7 @@ class Location:
         ``make`` from all its fields in order (the class itself, or the C accelerator's
         ``make_status``)."""
         alarm = self.alarm
-        alarms = alarms_of(alarm) if alarm else _NO_ALARMS
+        alarms = alarms_of(alarm) if alarm else NO_ALARMS
         fields: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         for item_id, raw in self.items.items():
@@ -351,8 +351,7 @@ def terminal_reply(serial: int, msg_id: int, result: int = ReplyResult.OK) -> by
 
 
 #: terminal parameters (0x8103) fieldgate sets by name: id → (name, byte length)
-_NO_ALARMS: frozenset[Alarm] = frozenset()
-NO_ALARMS = _NO_ALARMS
+NO_ALARMS: frozenset[Alarm] = frozenset()
 _ACC = int(StatusBit.ACC)
 _SOUTH = int(StatusBit.SOUTH)
 _WEST = int(StatusBit.WEST)

@@ -136,40 +136,32 @@ async def test_a_hardware_swap_in_the_database_restarts_the_monitor(db: Database
 
 @pytest.mark.postgres
 @pytest.mark.slow
-async def test_events_wait_while_the_database_is_away() -> None:
-    try:
-        pg = servers.PrivatePostgres()
-    except FileNotFoundError as exc:
-        servers.unavailable("PostgreSQL server binaries", str(exc))
-    try:
-        pg.init()
-        pg.start()
-        url = servers.create_database("health", admin_url=pg.admin_url())
-        db = DatabaseURL.parse(url)
-        await asyncio.to_thread(upgrade, db)
-        dbutil.add_terminal(db, "A")
-        cfg = fast_config(no_fix=NoFixThresholds(open_after_s=0.2, clear_after_s=0.2))
-        clock = Clock(time.time())
-        async with HealthStack(db=db, config=cfg, sweep=False) as health:
-            sink = health.wrap(ListSink())
-            s = new_session("A")
-            car = Drive(clock)
-            await asyncio.sleep(0.3)  # first sync done
-            await asyncio.to_thread(pg.stop)
-            deadline = time.monotonic() + 1.0
-            while time.monotonic() < deadline:
-                clock.now = time.time()
-                await sink.publish(s, [car.no_fix()])
-                await asyncio.sleep(0.02)
-            assert health.monitor.stats.opened == 1
-            await wait_for(lambda: health.runner.store_errors > 0)
-            assert health.monitor.pending_events == 1
-            await asyncio.to_thread(pg.start)
-            await wait_for(lambda: dbutil.outbox(db) != [])
-            assert health.monitor.pending_events == 0
-        assert dbutil.outbox(db) == [("A", "no_fix", "opened")]
-    finally:
-        pg.close()
+async def test_events_wait_while_the_database_is_away(
+        private_pg: servers.PrivatePostgres) -> None:
+    url = servers.create_database("health", admin_url=private_pg.admin_url())
+    db = DatabaseURL.parse(url)
+    await asyncio.to_thread(upgrade, db)
+    dbutil.add_terminal(db, "A")
+    cfg = fast_config(no_fix=NoFixThresholds(open_after_s=0.2, clear_after_s=0.2))
+    clock = Clock(time.time())
+    async with HealthStack(db=db, config=cfg, sweep=False) as health:
+        sink = health.wrap(ListSink())
+        s = new_session("A")
+        car = Drive(clock)
+        await asyncio.sleep(0.3)  # first sync done
+        await asyncio.to_thread(private_pg.stop)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            clock.now = time.time()
+            await sink.publish(s, [car.no_fix()])
+            await asyncio.sleep(0.02)
+        assert health.monitor.stats.opened == 1
+        await wait_for(lambda: health.runner.store_errors > 0)
+        assert health.monitor.pending_events == 1
+        await asyncio.to_thread(private_pg.start)
+        await wait_for(lambda: dbutil.outbox(db) != [])
+        assert health.monitor.pending_events == 0
+    assert dbutil.outbox(db) == [("A", "no_fix", "opened")]
 
 
 async def test_a_terminal_registered_while_running_is_watched_from_the_next_tick(

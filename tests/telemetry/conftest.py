@@ -82,20 +82,6 @@ def config(tmp_path: Path, **overrides: Any) -> IngestConfig:
     return IngestConfig(**values)
 
 
-# -- a private PostgreSQL cluster for outage and crash tests -----------------------------
-
-@pytest.fixture(scope="module")
-def private_pg() -> Iterator[servers.PrivatePostgres]:
-    try:
-        pg = servers.PrivatePostgres()
-    except FileNotFoundError as exc:
-        servers.unavailable("PostgreSQL server binaries", str(exc))
-    try:
-        pg.init()
-        pg.start()
-        yield pg
-    finally:
-        pg.close()
 
 
 @pytest.fixture

@@ -47,6 +47,8 @@ class ServiceError(Exception):
     """Base of every error the service layer raises on purpose."""
 
     status_code = 400
+    #: what kind of error it is, for clients (the ``code`` of every error body, docs/api.md)
+    code = "bad_request"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -55,21 +57,27 @@ class ServiceError(Exception):
 
 class NotFound(ServiceError):
     status_code = 404
+    code = "not_found"
 
 
 class PermissionDenied(ServiceError):
     status_code = 403
+    code = "forbidden"
 
 
 class InvalidInput(ServiceError):
     status_code = 422
+    code = "invalid"
 
 
 class Conflict(ServiceError):
     status_code = 409
+    code = "conflict"
 
 
 class StaleVersion(Conflict):
+    code = "stale_version"
+
     def __init__(self, what: str, *, current: int | None, sent: int | None) -> None:
         if current is None:
             message = f"{what} was changed by someone else meanwhile; reload it and retry"
@@ -82,6 +90,8 @@ class StaleVersion(Conflict):
 
 
 class TransitionRefused(Conflict):
+    code = "refused"
+
     def __init__(self, *, order: str, action: str, reasons: Sequence[str]) -> None:
         self.order = order
         self.action = action
@@ -92,6 +102,8 @@ class TransitionRefused(Conflict):
 class Refused(Conflict):
     """A step on a complaint, fault report or payment refused by its guards."""
 
+    code = "refused"
+
     def __init__(self, *, what: str, action: str, reasons: Sequence[str]) -> None:
         self.what = what
         self.action = action
@@ -101,7 +113,9 @@ class Refused(Conflict):
 
 class TooLarge(ServiceError):
     status_code = 413
+    code = "too_large"
 
 
 class UnsupportedMedia(ServiceError):
     status_code = 415
+    code = "unsupported_media"

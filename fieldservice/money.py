@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import Dialect
 
 #: every amount has two decimal places (hundredths of the currency unit)
@@ -61,24 +62,28 @@ class MoneyColumn(sa.types.TypeDecorator[Decimal]):
 
 def _exact(value: object) -> object:
     if isinstance(value, bool):
-        raise ValueError("an amount is a decimal string such as \"12.50\"")
+        raise PydanticCustomError("amount_type", 'an amount is a decimal string such as "12.50"')
     if isinstance(value, float):
-        raise ValueError("send amounts as decimal strings (\"12.50\") or integers, not JSON "
-                         "numbers with a fraction: those pass through a binary float")
+        raise PydanticCustomError("amount_float",
+                                  'send amounts as decimal strings ("12.50") or integers, not '
+                                  "JSON numbers with a fraction: those pass through a binary "
+                                  "float")
     if isinstance(value, str):
         try:
             parsed = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError(f"not a decimal amount: {value!r}") from None
+            raise PydanticCustomError("amount_invalid", "not a decimal amount: {value}",
+                                      {"value": repr(value)}) from None
         if not parsed.is_finite():
-            raise ValueError(f"not a decimal amount: {value!r}")
+            raise PydanticCustomError("amount_invalid", "not a decimal amount: {value}",
+                                      {"value": repr(value)})
         return parsed
     return value
 
 
 def _two_places(value: Decimal) -> Decimal:
     if value != quantize(value):
-        raise ValueError("an amount has at most two decimal places")
+        raise PydanticCustomError("amount_places", "an amount has at most two decimal places")
     return quantize(value)
 
 

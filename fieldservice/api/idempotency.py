@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fieldservice.api.errors import error_content
 from fieldservice.models.tables import idempotency_keys
 from fieldservice.timestamps import utcnow
 
@@ -51,8 +52,9 @@ def _scope_key(scope: Scope, key: bytes) -> str:
     return digest.hexdigest()
 
 
-def _json(status: int, detail: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = json.dumps({"detail": detail}).encode()
+def _json(status: int, detail: str,
+          code: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = json.dumps(error_content(detail, code)).encode()
     return status, [(b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode())], body
 
@@ -78,7 +80,7 @@ class IdempotencyMiddleware:
             return
         if not _KEY.fullmatch(key):
             await self._answer(send, *_json(
-                422, "Idempotency-Key: 8 to 128 letters, digits, '-' or '_'"))
+                422, "Idempotency-Key: 8 to 128 letters, digits, '-' or '_'", "invalid"))
             return
         engine: AsyncEngine = self.engine_of()
         scoped = _scope_key(scope, key)
@@ -87,7 +89,8 @@ class IdempotencyMiddleware:
             status, headers, body = kept
             if status == IN_PROGRESS:
                 await self._answer(send, *_json(
-                    409, "a request with this Idempotency-Key is still being processed"))
+                    409, "a request with this Idempotency-Key is still being processed",
+                    "in_progress"))
                 return
             await self._answer(send, status, [*headers, (b"idempotent-replayed", b"true")],
                                body)

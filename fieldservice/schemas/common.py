@@ -19,6 +19,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -49,7 +50,7 @@ class UpdateBody(Body):
     def _no_null_for_required(self) -> UpdateBody:
         for name in self.model_fields_set & self.not_nullable:
             if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+                raise PydanticCustomError("not_null", "{field} cannot be null", {"field": name})
         return self
 
     def changes(self) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def _plate(value: str) -> str:
     # plates are written with and without spaces; stored without, upper case
     plate = re.sub(r"\s+", "", value).upper()
     if not plate:
-        raise ValueError("plate is empty")
+        raise PydanticCustomError("plate_empty", "plate is empty")
     return plate
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from fieldservice.models.escalations import (
     Contractor,
@@ -71,7 +72,8 @@ class AffiliationBody(Body):
     @model_validator(mode="after")
     def _exactly_one(self) -> AffiliationBody:
         if (self.department is None) == (self.contractor_id is None):
-            raise ValueError("give exactly one of department and contractor_id")
+            raise PydanticCustomError("one_of", "give exactly one of {first} and {second}",
+                                     {"first": "department", "second": "contractor_id"})
         return self
 
 
@@ -118,11 +120,16 @@ class DecisionBody(Body):
                  EscalationDecision.INTERNAL: ("note",)}[self.decision]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
-            raise ValueError(f"decision {self.decision.value} needs {' and '.join(missing)}")
+            raise PydanticCustomError("decision_needs", "decision {decision} needs {fields}",
+                                     {"decision": self.decision.value,
+                                      "fields": " and ".join(missing)})
         if self.decision is not EscalationDecision.CONTRACTOR and self.contractor_id is not None:
-            raise ValueError("contractor_id goes with decision contractor only")
+            raise PydanticCustomError("contractor_only",
+                                     "contractor_id goes with decision contractor only")
         if self.decision is EscalationDecision.INTERNAL and self.assignee_id is not None:
-            raise ValueError("decision internal assigns nobody: reassign through the order")
+            raise PydanticCustomError(
+                "internal_assigns_nobody",
+                "decision internal assigns nobody: reassign through the order")
         return self
 
 

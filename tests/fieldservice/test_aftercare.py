@@ -71,7 +71,7 @@ async def test_return_visits_generated_once_recorded_and_reported(app, client, s
     url = f"/api/return-visits/{visit['id']}/record"
     too_happy = ok(await client.post(url, headers=dispatcher.headers, json={
         "version": visit["version"], "feedback": "great", "satisfaction": 6}), 422)
-    assert "body.satisfaction" in too_happy["message"]
+    assert "body.satisfaction" in too_happy["detail"]
     done = ok(await client.post(url, headers=dispatcher.headers, json={
         "version": visit["version"], "feedback": "positions arrive late in tunnels",
         "satisfaction": 4}))
@@ -195,4 +195,4 @@ async def test_major_fault_report_needs_its_analysis_before_it_is_sent(app, clie
     nobody = ok(await client.post("/api/fault-reports", headers=dispatcher.headers, json={
         "occurred_at": occurred.isoformat(), "place": "x", "symptom": "y",
         "handling_plan": "z", "notified_people": []}), 422)
-    assert "body.notified_people" in nobody["message"]
+    assert "body.notified_people" in nobody["detail"]

@@ -104,7 +104,7 @@ async def test_out_of_warranty_repair_pays_parts_only_once(app, client, staff):
     wrong_amount = await _pay(client, order, charge, technician, 409, amount="35.00")
     assert wrong_amount["reasons"] == ["the amount 35.00 differs from the charge 35.05 CNY"]
     as_float = await _pay(client, order, charge, technician, 422, amount=35.05)
-    assert "not JSON numbers with a fraction" in as_float["message"]
+    assert "not JSON numbers with a fraction" in as_float["detail"]
     other = await make_staff(app, client, Role.TECHNICIAN)
     denied = await _pay(client, order, charge, other, 403)
     assert "is not assigned to you" in denied["detail"]
@@ -189,7 +189,7 @@ async def test_parts_and_prices_refusals(app, client, staff):
                       (True, "decimal string")):
         answer = ok(await client.post("/api/parts", headers=finance.headers, json={
             "code": "X1", "name": "x", "unit_price": bad}), 422)
-        assert text in answer["message"], (bad, answer["message"])
+        assert text in answer["detail"], (bad, answer["detail"])
     past = (utcnow() - timedelta(days=1)).isoformat()
     answer = ok(await client.post(f"/api/parts/{part['id']}/prices", headers=finance.headers,
                                   json={"version": part["version"], "unit_price": "2.00",

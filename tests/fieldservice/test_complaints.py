@@ -36,7 +36,7 @@ async def test_first_responder_owns_the_complaint_until_closed(app, client, staf
     assert f"owned by {technician.username}" in denied["detail"]
     grab = ok(await client.patch(url, headers=dispatcher.headers, json={
         "version": complaint["version"], "owner_id": dispatcher.id}), 422)
-    assert "owner_id: Extra inputs are not permitted" in grab["message"]
+    assert "owner_id: Extra inputs are not permitted" in grab["detail"]
 
     # handed to the department responsible: still the technician's
     handed = ok(await client.post(f"{url}/hand-over", headers=technician.headers, json={
@@ -123,8 +123,8 @@ async def test_quarterly_report_by_cause(app, client, staff):
     assert groups["billing"]["corrective_actions"][0]["action"] == "invoice template fixed"
     bad = ok(await client.get("/api/complaints/report", headers=manager.headers,
                               params={"year": now.year, "quarter": 5}), 422)
-    assert "query.quarter" in bad["message"]
+    assert "query.quarter" in bad["detail"]
     future = ok(await client.post("/api/complaints", headers=dispatcher.headers, json={
         "customer_id": customer["id"], "channel": "fax", "subject": "x", "description": "y"}),
         422)
-    assert "body.channel" in future["message"]
+    assert "body.channel" in future["detail"]

@@ -137,7 +137,7 @@ async def test_manager_sends_a_contractor(app, client, staff, settings):
     incomplete = ok(await client.post(url, headers=manager.headers, json={
         "version": escalation["version"], "decision": "contractor",
         "contractor_id": contractor["id"]}), 422)
-    assert "decision contractor needs assignee_id" in incomplete["message"]
+    assert "decision contractor needs assignee_id" in incomplete["detail"]
     wrong = ok(await client.post(url, headers=manager.headers, json={
         "version": escalation["version"], "decision": "contractor",
         "contractor_id": contractor["id"], "assignee_id": technician.id}), 409)
@@ -187,7 +187,7 @@ async def test_manual_escalation_other_department_and_internal(app, client, staf
     url = f"/api/escalations/{first['id']}/decide"
     no_note = ok(await client.post(url, headers=manager.headers, json={
         "version": first["version"], "decision": "internal"}), 422)
-    assert "decision internal needs note" in no_note["message"]
+    assert "decision internal needs note" in no_note["detail"]
     kept = ok(await client.post(url, headers=manager.headers, json={
         "version": first["version"], "decision": "internal",
         "note": "call the customer; technician free after lunch"}))

@@ -59,4 +59,4 @@ async def test_bad_bodies_are_422_with_the_field_named(client, staff):
     for role, method, path, body, text in CASES:
         answer = await client.request(method, path, json=body, headers=staff[role].headers)
         detail = ok(answer, 422)
-        assert text in detail["message"], (path, detail["message"])
+        assert text in detail["detail"], (path, detail["detail"])

@@ -59,3 +59,47 @@ async def test_every_refusal_reason_is_worded_in_both_languages(site: Desk, tabl
     for key, text in tables["en"].items():
         assert set(re.findall(r"\{(\w+)\}", text)) == set(
             re.findall(r"\{(\w+)\}", tables["zh-CN"][key])), key
+
+
+def _custom_validation_errors() -> dict[str, set[str]]:
+    """Each of fieldgate's own validation error types
+    (``PydanticCustomError("type", template, ctx)``) with the names of its ctx, from the source."""
+    found: dict[str, set[str]] = {}
+    for source in (JS.parents[2]).rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "PydanticCustomError" and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                names: set[str] = set()
+                if len(node.args) > 2 and isinstance(node.args[2], ast.Dict):
+                    names = {k.value for k in node.args[2].keys
+                             if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+                found.setdefault(node.args[0].value, set()).update(names)
+    return found
+
+
+async def test_every_validation_error_of_fieldgate_is_worded_in_both_languages(
+        site: Desk, tablet: Any) -> None:
+    await tablet.goto(site.base + "/")
+    tables = await tablet.evaluate("""async () => (await import('/static/js/i18n.js')).STRINGS""")
+    custom = _custom_validation_errors()
+    assert {"amount_places", "decision_needs", "command_needs", "plate_empty"} <= set(custom)
+    for kind, ctx in sorted(custom.items()):
+        for locale, table in tables.items():
+            text = table.get(f"validation.{kind}")
+            assert text, f"validation error {kind} has no {locale} words"
+            named = set(re.findall(r"\{(\w+)\}", text))
+            assert named <= ctx, f"{locale} validation.{kind} names {named - ctx}"
+    # a real 422 of the API, worded by the app: the field's label and its problem in Chinese
+    worded = await tablet.evaluate("""async () => {
+        const i18n = await import('/static/js/i18n.js');
+        const { ApiError } = await import('/static/js/api.js');
+        const answer = await fetch('/api/auth/token', {method: 'POST',
+            headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'username=x'});
+        const body = await answer.json();
+        i18n.setLocale('zh-CN');
+        const error = new ApiError(answer.status, body.detail, body);
+        i18n.setLocale('en');
+        return {status: answer.status, code: body.code, fields: error.fields};
+    }""")
+    assert worded == {"status": 422, "code": "validation", "fields": {"password": "必填。"}}

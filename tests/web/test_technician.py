@@ -8,6 +8,7 @@ import asyncio
 import time
 from typing import Any
 
+from fieldservice.passwords import MIN_PASSWORD_LENGTH
 from fieldservice.roles import Role
 from tests.web.conftest import LANDSCAPE, PASSWORD, Desk, no_horizontal_scroll, shot, sign_in
 
@@ -157,7 +158,16 @@ async def test_password_change_with_errors_next_to_the_fields(site: Desk, tablet
     await page.get_by_role("button", name="Change password").click()
     error = page.locator('[data-error-for="new_password"]')
     await error.wait_for()
-    assert "at least" in (await error.inner_text())
+    assert (await error.inner_text()) == f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    # the API's field errors are worded in the user's language (from their type and ctx)
+    await page.get_by_label("language / 语言").select_option("zh-CN")
+    await page.get_by_label("当前密码").fill(PASSWORD)
+    await page.get_by_label("新密码", exact=True).fill("short")
+    await page.get_by_label("再次输入新密码").fill("short")
+    await page.get_by_role("button", name="修改密码").click()
+    await page.get_by_text(f"至少 {MIN_PASSWORD_LENGTH} 个字符。").wait_for()
+    await page.get_by_label("language / 语言").select_option("en")
+    await page.get_by_label("Current password").fill(PASSWORD)
     await page.get_by_label("New password", exact=True).fill("a-much-longer-pass-2")
     await page.get_by_label("New password again").fill("a-much-longer-pass-2")
     await page.get_by_role("button", name="Change password").click()

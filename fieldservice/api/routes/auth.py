@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from fieldservice.actors import Actor
 from fieldservice.api.deps import SessionDep, StateDep
+from fieldservice.api.errors import error_response
 from fieldservice.db import set_actor
 from fieldservice.roles import Role
 from fieldservice.services import login_throttle as throttle
@@ -32,10 +33,9 @@ class Token(BaseModel):
 def _too_many(lock: throttle.Locked, now: datetime) -> JSONResponse:
     seconds = lock.retry_after_s(now)
     minutes = max(1, -(-seconds // 60))
-    return JSONResponse(
-        {"detail": f"too many failed sign-ins: try again in {minutes} min",
-         "retry_after_s": seconds},
-        status_code=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(seconds)})
+    return error_response(status.HTTP_429_TOO_MANY_REQUESTS,
+                          f"too many failed sign-ins: try again in {minutes} min",
+                          headers={"Retry-After": str(seconds)}, retry_after_s=seconds)
 
 
 @router.post("/token", response_model=Token, summary="Exchange username and password for a "

@@ -13,6 +13,7 @@ from typing import Annotated, Self
 
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from devices.commands import MAX_TEXT, Command, CommandKind
 from fieldservice.api.deps import CommandsReader, CommandsSender, PagingDep, SessionDep
@@ -39,11 +40,13 @@ class TerminalCommandCreate(BaseModel):
     @model_validator(mode="after")
     def _complete(self) -> Self:
         if self.kind is CommandKind.SET_INTERVAL and self.interval_s is None:
-            raise ValueError("set_interval needs interval_s")
+            raise PydanticCustomError("command_needs", "{kind} needs {field}",
+                                     {"kind": "set_interval", "field": "interval_s"})
         if self.kind in (CommandKind.TEXT, CommandKind.RAW) and not self.text:
-            raise ValueError(f"{self.kind} needs text")
+            raise PydanticCustomError("command_needs", "{kind} needs {field}",
+                                     {"kind": self.kind.value, "field": "text"})
         if self.kind is CommandKind.RAW and self.text and not self.text.isascii():
-            raise ValueError("a raw command is ASCII")
+            raise PydanticCustomError("command_ascii", "a raw command is ASCII")
         return self
 
 

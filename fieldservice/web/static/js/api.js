@@ -1,6 +1,8 @@
 // The API seen from the pages: the bearer token, JSON in and out, errors with the fields
 // they concern. Pages talk only to the public API (docs/api.md), as any other client would.
 
+import { label, validationText } from "./i18n.js";
+
 const TOKEN_KEY = "fieldgate-token";
 
 export class ApiError extends Error {
@@ -14,13 +16,16 @@ export class ApiError extends Error {
     this.fields = {};
     /** @type {string | null} the message a view words for the user, when it has one */
     this.userMessage = null;
-    if (body && Array.isArray(body.detail)) {
-      for (const e of body.detail) {
+    if (body && Array.isArray(body.errors)) {
+      const general = [];
+      for (const e of body.errors) {
         const loc = e.loc || [];
         const name = loc.length > 1 ? String(loc[loc.length - 1]) : "";
-        if (name) this.fields[name] = e.msg;
+        const text = validationText(e);
+        if (name) this.fields[name] = text;
+        general.push(name ? `${label("field", name)}: ${text}` : text);
       }
-      this.detail = body.message || body.detail.map((e) => e.msg).join("; ");
+      this.detail = general.join(" ");
       this.message = this.detail;
     }
   }

@@ -122,6 +122,45 @@ export const STRINGS = {
     "error.server": "The server answered {status}: {detail}",
     "error.forbidden": "You may not do this: {detail}",
     "error.notfound": "Not found.",
+    "validation.missing": "Required.",
+    "validation.string_too_short": "Use at least {min_length} characters.",
+    "validation.string_too_long": "Use at most {max_length} characters.",
+    "validation.string_pattern_mismatch": "Not in the expected form.",
+    "validation.string_type": "Must be text.",
+    "validation.too_short": "Give at least {min_length}.",
+    "validation.too_long": "Give at most {max_length}.",
+    "validation.greater_than_equal": "Must be at least {ge}.",
+    "validation.greater_than": "Must be more than {gt}.",
+    "validation.less_than_equal": "Must be at most {le}.",
+    "validation.less_than": "Must be less than {lt}.",
+    "validation.int_parsing": "Must be a whole number.",
+    "validation.int_type": "Must be a whole number.",
+    "validation.int_from_float": "Must be a whole number.",
+    "validation.float_parsing": "Must be a number.",
+    "validation.decimal_parsing": "Must be a number.",
+    "validation.decimal_max_places": "At most {decimal_places} decimal places.",
+    "validation.bool_parsing": "Must be yes or no.",
+    "validation.date_parsing": "Must be a date.",
+    "validation.date_from_datetime_parsing": "Must be a date.",
+    "validation.datetime_parsing": "Must be a date and time.",
+    "validation.datetime_from_date_parsing": "Must be a date and time.",
+    "validation.timezone_aware": "Give the time with its time zone.",
+    "validation.enum": "Must be one of: {expected}.",
+    "validation.literal_error": "Must be one of: {expected}.",
+    "validation.extra_forbidden": "Not a field of this form.",
+    "validation.json_invalid": "The request was not valid JSON.",
+    "validation.not_null": "{field} cannot be empty.",
+    "validation.plate_empty": "Enter the plate.",
+    "validation.one_of": "Give exactly one of {first} and {second}.",
+    "validation.decision_needs": "The decision “{decision}” needs {fields}.",
+    "validation.contractor_only": "A contractor goes with the decision “contractor” only.",
+    "validation.internal_assigns_nobody": "Keeping it internal assigns nobody: reassign through the order.",
+    "validation.command_needs": "The command “{kind}” needs {field}.",
+    "validation.command_ascii": "A raw command uses ASCII characters only.",
+    "validation.amount_type": "Enter an amount such as 12.50.",
+    "validation.amount_float": "Send the amount as a decimal string such as \"12.50\", not a number with a fraction.",
+    "validation.amount_invalid": "Not an amount: {value}.",
+    "validation.amount_places": "An amount has at most two decimal places.",
     "loading": "Loading…",
     "duration.d": "{n} d",
     "duration.h": "{n} h",
@@ -576,6 +615,45 @@ export const STRINGS = {
     "error.server": "服务器返回 {status}：{detail}",
     "error.forbidden": "无权执行：{detail}",
     "error.notfound": "未找到。",
+    "validation.missing": "必填。",
+    "validation.string_too_short": "至少 {min_length} 个字符。",
+    "validation.string_too_long": "最多 {max_length} 个字符。",
+    "validation.string_pattern_mismatch": "格式不正确。",
+    "validation.string_type": "必须是文本。",
+    "validation.too_short": "至少 {min_length} 项。",
+    "validation.too_long": "最多 {max_length} 项。",
+    "validation.greater_than_equal": "不能小于 {ge}。",
+    "validation.greater_than": "必须大于 {gt}。",
+    "validation.less_than_equal": "不能大于 {le}。",
+    "validation.less_than": "必须小于 {lt}。",
+    "validation.int_parsing": "必须是整数。",
+    "validation.int_type": "必须是整数。",
+    "validation.int_from_float": "必须是整数。",
+    "validation.float_parsing": "必须是数字。",
+    "validation.decimal_parsing": "必须是数字。",
+    "validation.decimal_max_places": "最多 {decimal_places} 位小数。",
+    "validation.bool_parsing": "必须是“是”或“否”。",
+    "validation.date_parsing": "必须是日期。",
+    "validation.date_from_datetime_parsing": "必须是日期。",
+    "validation.datetime_parsing": "必须是日期和时间。",
+    "validation.datetime_from_date_parsing": "必须是日期和时间。",
+    "validation.timezone_aware": "时间须带时区。",
+    "validation.enum": "必须是以下之一：{expected}。",
+    "validation.literal_error": "必须是以下之一：{expected}。",
+    "validation.extra_forbidden": "不是此表单的字段。",
+    "validation.json_invalid": "请求不是有效的 JSON。",
+    "validation.not_null": "{field}不能为空。",
+    "validation.plate_empty": "请输入车牌号。",
+    "validation.one_of": "{first}和{second}须且只须填写一项。",
+    "validation.decision_needs": "决定“{decision}”需要填写{fields}。",
+    "validation.contractor_only": "只有决定“外包商”时才能指定外包商。",
+    "validation.internal_assigns_nobody": "内部处理不指派人员：请通过工单重新指派。",
+    "validation.command_needs": "指令“{kind}”需要{field}。",
+    "validation.command_ascii": "原始指令只能使用 ASCII 字符。",
+    "validation.amount_type": "请输入金额，例如 12.50。",
+    "validation.amount_float": "金额请以小数字符串发送，例如 \"12.50\"，不要用带小数的数字。",
+    "validation.amount_invalid": "不是金额：{value}。",
+    "validation.amount_places": "金额最多两位小数。",
     "loading": "加载中…",
     "duration.d": "{n} 天",
     "duration.h": "{n} 小时",
@@ -953,6 +1031,26 @@ export function label(prefix, value) {
 const PARAM_LABELS = { state: "state", states: "state", action: "action", role: "role",
   roles: "role", types: "type", fields: "field", items: "order.checklist", rules: "rule",
   decision: "decision", charge_state: "chargestate", report_state: "reportstate" };
+
+/** How each parameter of a field's validation error is worded. */
+const CTX_LABELS = { field: "field", first: "field", second: "field", fields: "field",
+  decision: "decision", kind: "command.kind" };
+
+/** One field's problem from a 422 (``{loc, msg, type, ctx}``) in the user's language; the
+ * server's English ``msg`` when the app has no words for its type. */
+export function validationText(error) {
+  const key = `validation.${error.type}`;
+  if (!(key in STRINGS[locale])) return error.msg;
+  /** @type {Record<string, string>} */
+  const words = {};
+  for (const [name, value] of Object.entries(error.ctx || {})) {
+    if (name === "fields") {
+      words[name] = String(value).split(" and ").map((v) => label("field", v))
+        .join(t("list.separator"));
+    } else words[name] = CTX_LABELS[name] ? label(CTX_LABELS[name], value) : String(value);
+  }
+  return t(key, words);
+}
 
 /** A refusal of the API (``{code, params, message}``) in the user's language; the server's
  * English ``message`` when the app has no words for its code. */

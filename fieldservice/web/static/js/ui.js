@@ -10,6 +10,8 @@ export function describe(error) {
   // a refused step: its reasons in the user's language, not the server's English sentence
   const refusals = error.body?.refusals;
   if (Array.isArray(refusals) && refusals.length) return refusals.map(refusalText).join(" ");
+  // a bad field: the fields' problems in the user's language (ApiError words them)
+  if (error.body?.code === "validation") return error.detail;
   if (error.status === 403) return t("error.forbidden", { detail: error.detail });
   if (error.status === 404) return t("error.notfound");
   return t("error.server", { status: error.status, detail: error.detail });

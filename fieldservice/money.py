@@ -4,18 +4,20 @@
   NUMERIC column stores a binary float), so there the column holds an INTEGER count of
   hundredths; ``SUM()`` over it stays exact on both databases and :class:`MoneyColumn` turns the
   result back into a :class:`~decimal.Decimal`.
-- In requests: :data:`Amount` accepts a JSON string (``"12.50"``) or an integer, never a JSON
-  number with a fraction (it would have passed through a binary float on the way in).
+- In requests: :data:`Amount` accepts a JSON string (``"12.50"``: digits, at most two
+  decimals, no sign, exponent or spaces) or an integer, never a JSON number with a fraction
+  (it would have passed through a binary float on the way in).
 - In responses: pydantic writes a ``Decimal`` as a JSON string, always with two decimals.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import Dialect
 
@@ -60,24 +62,28 @@ class MoneyColumn(sa.types.TypeDecorator[Decimal]):
         return quantize(Decimal(value))
 
 
+#: what an amount string looks like (a sign is read so that "-1" is refused for its sign)
+_AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+#: the amounts a request may send, as its JSON schema says (no sign, at most two decimals)
+AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
 def _exact(value: object) -> object:
     if isinstance(value, bool):
         raise PydanticCustomError("amount_type", 'an amount is a decimal string such as "12.50"')
     if isinstance(value, float):
+        # a JSON number with no fraction (12.0) is an integer, exactly, below 2**53
+        if value.is_integer() and abs(value) < 2**53:
+            return Decimal(int(value))
         raise PydanticCustomError("amount_float",
                                   'send amounts as decimal strings ("12.50") or integers, not '
                                   "JSON numbers with a fraction: those pass through a binary "
                                   "float")
     if isinstance(value, str):
-        try:
-            parsed = Decimal(value.strip())
-        except InvalidOperation:
-            raise PydanticCustomError("amount_invalid", "not a decimal amount: {value}",
-                                      {"value": repr(value)}) from None
-        if not parsed.is_finite():
+        if not _AMOUNT_TEXT.fullmatch(value):
             raise PydanticCustomError("amount_invalid", "not a decimal amount: {value}",
                                       {"value": repr(value)})
-        return parsed
+        return Decimal(value)
     return value
 
 
@@ -93,6 +99,11 @@ def _as_text(value: Decimal) -> str:
 
 #: a non-negative amount in a request body
 Amount = Annotated[Decimal, BeforeValidator(_exact), AfterValidator(_two_places),
-                   Field(ge=0, le=MAX_AMOUNT, description="decimal string, e.g. \"12.50\"")]
+                   Field(ge=0, le=MAX_AMOUNT),
+                   WithJsonSchema({"anyOf": [
+                       {"type": "string", "pattern": AMOUNT_PATTERN},
+                       {"type": "integer", "minimum": 0, "maximum": int(MAX_AMOUNT)}],
+                       "description": "decimal string, e.g. \"12.50\" (or an integer)"},
+                       mode="validation")]
 #: an amount in a response: a JSON string with two decimals
 MoneyOut = Annotated[Decimal, PlainSerializer(_as_text, return_type=str, when_used="json")]

@@ -14,6 +14,7 @@ the same shape. The OpenAPI document says so on every operation (:func:`document
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -162,9 +163,36 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, validation_message(errors), "validation", errors=errors)
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # the router names the methods of the first route that matched the path only
+        allowed = _allowed_methods(request.app, request.url.path)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document gives for ``path``: those of the templates that match
+    it with the most literal segments (``/complaints/report`` is not ``/complaints/{id}``)."""
+    templates: list[tuple[re.Pattern[str], int, list[str]]] | None = getattr(
+        app.state, "path_templates", None)
+    if templates is None:
+        templates = app.state.path_templates = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            literal = sum(1 for part in template.split("/") if not part.startswith("{"))
+            templates.append((re.compile(pattern), literal,
+                              [m.upper() for m in operations if m in _METHODS]))
+    matching = [(literal, methods) for regex, literal, methods in templates
+                if regex.fullmatch(path)]
+    best = max((literal for literal, _ in matching), default=0)
+    return sorted({m for literal, methods in matching if literal == best for m in methods})
+
+
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 def install_error_handlers(app: FastAPI) -> None:

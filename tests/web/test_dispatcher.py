@@ -56,10 +56,13 @@ async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any,
     assert await page.locator(f".marker-{TID}").is_visible()
     no_fix = page.locator('#health [data-health="no_fix"] b')
     assert await no_fix.inner_text() == "0"
+    # an empty feed says what will appear in it
+    assert "appear here" in await page.locator("#feed-quiet").inner_text()
 
     # a fault opens (as the gateway's health monitor writes it): the feed brings it live
     await site.open_fault(TID, "no_fix", {"no_fix_epochs_in_window": 12})
     await page.locator("#feed li.fault_opened").get_by_text(TID).wait_for()
+    assert await page.locator("#feed-quiet").count() == 0
     await page.wait_for_function(
         "() => document.querySelector('#health [data-health=\"no_fix\"] b').textContent === '1'")
     # then it goes silent: offline, live on the board (offline outranks no fix), no reload

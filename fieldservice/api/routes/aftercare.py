@@ -3,7 +3,6 @@ reports."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
@@ -30,7 +29,7 @@ from fieldservice.schemas.aftercare import (
     SendBody,
     VisitRecordBody,
 )
-from fieldservice.schemas.common import Page
+from fieldservice.schemas.common import Day, Instant, Page
 from fieldservice.services import fault_reports, return_visits
 from fieldservice.services.records import get_or_404
 from fieldservice.timestamps import as_utc
@@ -45,8 +44,8 @@ async def list_visits(
     state: VisitState | None = None,
     customer_id: IdQuery = None,
     technician_id: IdQuery = None,
-    due_from: Annotated[date | None, Query(description="inclusive")] = None,
-    due_to: Annotated[date | None, Query(description="exclusive")] = None,
+    due_from: Annotated[Day | None, Query(description="inclusive")] = None,
+    due_to: Annotated[Day | None, Query(description="exclusive")] = None,
 ) -> Page[ReturnVisitPublic]:
     filters = return_visits.VisitFilter(states=frozenset({state} if state else ()),
                                         customer_pk=customer_id, technician_pk=technician_id,
@@ -71,15 +70,17 @@ async def generate(body: GenerateBody, _: ReturnVisitsWriter, session: SessionDe
 async def satisfaction(
     _: ReturnVisitsReader, session: SessionDep,
     group_by: Literal["month", "technician", "customer"] = "month",
-    done_from: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
-    done_to: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
+    done_from: Annotated[Instant | None, Query(description="inclusive; naive = UTC")] = None,
+    done_to: Annotated[Instant | None, Query(description="exclusive; naive = UTC")] = None,
 ) -> SatisfactionReport:
     return await return_visits.satisfaction_report(
         session, group_by=group_by, done_from=as_utc(done_from) if done_from else None,
         done_to=as_utc(done_to) if done_to else None)
 
 
-@router.get("/return-visits/{visit_id}", response_model=ReturnVisitPublic,
+# ":int": the literal paths beside it (report, generate, me) are never read as an id, so
+# another method on them is a 405, not a 422 about the id
+@router.get("/return-visits/{visit_id:int}", response_model=ReturnVisitPublic,
             summary="One return visit")
 async def get_visit(visit_id: IdPath, _: ReturnVisitsReader,
                     session: SessionDep) -> ReturnVisitPublic:
@@ -102,8 +103,8 @@ async def list_fault_reports(
     state: Annotated[list[FaultReportState] | None, Query(description="repeatable")] = None,
     customer_id: IdQuery = None,
     work_order_id: IdQuery = None,
-    occurred_from: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
-    occurred_to: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
+    occurred_from: Annotated[Instant | None, Query(description="inclusive; naive = UTC")] = None,
+    occurred_to: Annotated[Instant | None, Query(description="exclusive; naive = UTC")] = None,
 ) -> Page[FaultReportPublic]:
     filters = fault_reports.FaultReportFilter(
         states=frozenset(state or ()), customer_pk=customer_id, work_order_pk=work_order_id,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from fieldservice.api.deps import AuditReader, PagingDep, SessionDep
-from fieldservice.schemas.common import Page
+from fieldservice.schemas.common import Instant, Page
 from fieldservice.schemas.work_orders import AuditEntryPublic
 from fieldservice.services import audit_log as service
 from fieldservice.timestamps import as_utc
@@ -24,8 +23,8 @@ async def list_entries(
                                                                    "work_orders")] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=64, description="username")] = None,
-    since: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
-    until: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
+    since: Annotated[Instant | None, Query(description="inclusive; naive = UTC")] = None,
+    until: Annotated[Instant | None, Query(description="exclusive; naive = UTC")] = None,
 ) -> Page[AuditEntryPublic]:
     page = await service.list_entries(
         session, entity=entity, entity_pk=entity_id, actor_name=actor,

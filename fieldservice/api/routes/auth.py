@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
@@ -38,11 +38,27 @@ def _too_many(lock: throttle.Locked, now: datetime) -> JSONResponse:
                           headers={"Retry-After": str(seconds)}, retry_after_s=seconds)
 
 
+class SignInForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, with a user name and a password that are not empty (FastAPI
+    reads an empty form field as a missing one: the document says so)."""
+
+    def __init__(self, *, username: Annotated[str, Form(min_length=1)],
+                 password: Annotated[str, Form(min_length=1,
+                                               json_schema_extra={"format": "password"})],
+                 grant_type: Annotated[str, Form(pattern="^password$")] = "password",
+                 scope: Annotated[str, Form()] = "",
+                 client_id: Annotated[str | None, Form()] = None,
+                 client_secret: Annotated[str | None, Form(json_schema_extra={
+                     "format": "password"})] = None) -> None:
+        super().__init__(grant_type=grant_type, username=username, password=password,
+                         scope=scope, client_id=client_id, client_secret=client_secret)
+
+
 @router.post("/token", response_model=Token, summary="Exchange username and password for a "
              "bearer token",
              responses={429: {"description": "too many failed sign-ins for this user name or "
                                              "client address (Retry-After says when to retry)"}})
-async def issue_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], state: StateDep,
+async def issue_token(form: Annotated[SignInForm, Depends()], state: StateDep,
                       session: SessionDep, request: Request) -> Token | JSONResponse:
     now = utcnow()
     address = request.client.host if request.client else None

@@ -3,7 +3,6 @@ the billing report."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -28,7 +27,7 @@ from fieldservice.schemas.billing import (
     PaymentBody,
     VoidUseBody,
 )
-from fieldservice.schemas.common import Page, Public
+from fieldservice.schemas.common import Instant, Page, Public
 from fieldservice.services import billing as service
 from fieldservice.services.records import get_or_404
 from fieldservice.services.work_orders import get_order
@@ -125,8 +124,8 @@ async def list_payments(
     state: Annotated[list[ChargeState] | None, Query(description="repeatable")] = None,
     customer_id: IdQuery = None,
     technician_id: IdQuery = None,
-    charged_from: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
-    charged_to: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
+    charged_from: Annotated[Instant | None, Query(description="inclusive; naive = UTC")] = None,
+    charged_to: Annotated[Instant | None, Query(description="exclusive; naive = UTC")] = None,
 ) -> Page[ChargePublic]:
     filters = service.ChargeFilter(
         states=frozenset(state or ()), customer_pk=customer_id, technician_pk=technician_id,
@@ -159,9 +158,9 @@ async def confirm_payment(charge_id: IdPath, body: ConfirmBody, actor: PaymentsC
             summary="Charged, collected, confirmed and outstanding amounts per currency")
 async def billing_report(
     _: BillingReporter, session: SessionDep,
-    period_from: Annotated[datetime | None, Query(description="charges made at or after; "
+    period_from: Annotated[Instant | None, Query(description="charges made at or after; "
                                                               "naive = UTC")] = None,
-    period_to: Annotated[datetime | None, Query(description="charges made before")] = None,
+    period_to: Annotated[Instant | None, Query(description="charges made before")] = None,
 ) -> BillingReport:
     start = as_utc(period_from) if period_from else None
     end = as_utc(period_to) if period_to else None

@@ -3,7 +3,6 @@ and the internal staff free to take it."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -32,7 +31,7 @@ from fieldservice.models.escalations import (
     EscalationReason,
     EscalationState,
 )
-from fieldservice.schemas.common import Page
+from fieldservice.schemas.common import Instant, Page
 from fieldservice.schemas.escalations import (
     AffiliationBody,
     AffiliationPublic,
@@ -71,8 +70,8 @@ async def list_escalations(
     decision: EscalationDecision | None = None,
     work_order_id: IdQuery = None,
     contractor_id: IdQuery = None,
-    raised_from: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
-    raised_to: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
+    raised_from: Annotated[Instant | None, Query(description="inclusive; naive = UTC")] = None,
+    raised_to: Annotated[Instant | None, Query(description="exclusive; naive = UTC")] = None,
 ) -> Page[EscalationPublic]:
     filters = service.EscalationFilter(
         states=frozenset({state} if state else ()), reasons=frozenset(reason or ()),

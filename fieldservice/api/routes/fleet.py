@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from fieldservice.api.deps import FleetReader, PagingDep, StateDep
-from fieldservice.schemas.common import Page
+from fieldservice.schemas.common import Instant, Page
 from telemetry.errors import QueryError
 from telemetry.queries import TelemetryReader
 
@@ -129,7 +129,7 @@ async def fleet_terminal(terminal_id: TerminalIdPath, _: FleetReader,
             summary="A terminal's stored fixes with since <= time < until, oldest first")
 async def fleet_track(
     terminal_id: TerminalIdPath, _: FleetReader, state: StateDep,
-    since: datetime | None = None, until: datetime | None = None,
+    since: Instant | None = None, until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_TRACK)] = 1000,
 ) -> list[TrackPoint]:
     if since is not None and until is not None and until <= since:

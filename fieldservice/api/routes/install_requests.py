@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -18,7 +17,7 @@ from fieldservice.api.deps import (
     StateDep,
 )
 from fieldservice.models import InstallRequest
-from fieldservice.schemas.common import Page
+from fieldservice.schemas.common import Instant, Page
 from fieldservice.schemas.work_orders import (
     DecisionBody,
     InstallRequestCreate,
@@ -39,8 +38,8 @@ async def _public(session: SessionDep, request: InstallRequest) -> InstallReques
 async def list_requests(
     _: InstallRequestsReader, session: SessionDep, paging: PagingDep,
     customer_id: IdQuery = None,
-    created_from: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
-    created_to: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
+    created_from: Annotated[Instant | None, Query(description="inclusive; naive = UTC")] = None,
+    created_to: Annotated[Instant | None, Query(description="exclusive; naive = UTC")] = None,
 ) -> Page[InstallRequestPublic]:
     page = await service.list_requests(
         session, customer_pk=customer_id,

@@ -31,7 +31,7 @@ class TerminalCommandCreate(BaseModel):
                                           "reset, raw (text: a GT06-family command string)")
     interval_s: int | None = Field(None, ge=1, le=86_400,
                                    description="set_interval: the report interval, seconds")
-    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT,
+    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT, pattern=r"\S",
                              description="text: the message; raw: the command string")
     expires_in_s: int = Field(3600, ge=10, le=7 * 86_400,
                               description="how long the command waits for the terminal to "

@@ -62,12 +62,14 @@ async def create_user(body: UserCreate, _: UsersAdmin, session: SessionDep,
     return user
 
 
-@router.get("/users/{user_id}", response_model=UserPublic, summary="One user")
+# ":int": the literal paths beside it (report, generate, me) are never read as an id, so
+# another method on them is a 405, not a 422 about the id
+@router.get("/users/{user_id:int}", response_model=UserPublic, summary="One user")
 async def get_user(user_id: IdPath, _: UsersAdmin, session: SessionDep) -> User:
     return await get_or_404(session, User, user_id, "user")
 
 
-@router.patch("/users/{user_id}", response_model=UserPublic,
+@router.patch("/users/{user_id:int}", response_model=UserPublic,
               summary="Change a user: role, active, password, skills, zone...")
 async def update_user(user_id: IdPath, body: UserUpdate, actor: UsersAdmin, session: SessionDep,
                       state: StateDep) -> User:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -16,7 +15,7 @@ from fieldservice.api.deps import (
     VehiclesWriter,
 )
 from fieldservice.models import Vehicle
-from fieldservice.schemas.common import Page
+from fieldservice.schemas.common import Instant, Page
 from fieldservice.schemas.fleet import (
     HardwareAtPublic,
     VehicleCreate,
@@ -75,7 +74,7 @@ async def update_vehicle(vehicle_id: IdPath, body: VehicleUpdate, _: VehiclesWri
             summary="Which terminal, and which SIM in it, the vehicle carried at time `at`")
 async def hardware_at(
     vehicle_id: IdPath, _: VehiclesReader, session: SessionDep,
-    at: Annotated[datetime | None, Query(description="ISO 8601; naive = UTC; default now")] = None,
+    at: Annotated[Instant | None, Query(description="ISO 8601; naive = UTC; default now")] = None,
 ) -> HardwareAtPublic:
     return await service.hardware_at(session, vehicle_pk=vehicle_id,
                                      at=as_utc(at) if at else utcnow())

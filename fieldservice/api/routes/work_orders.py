@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from fieldservice.api.deps import (
 )
 from fieldservice.api.routes.fleet_health import FaultPublic, fault_public
 from fieldservice.models import Priority, Source, WorkOrderState, WorkOrderType
-from fieldservice.schemas.common import Page
+from fieldservice.schemas.common import Instant, Page
 from fieldservice.schemas.fleet import SwapPublic
 from fieldservice.schemas.work_orders import (
     ActionAvailability,
@@ -51,8 +50,8 @@ async def list_orders(
     terminal_id: Annotated[str | None, Query(max_length=64)] = None,
     install_request_id: IdQuery = None,
     number: Annotated[str | None, Query(max_length=32)] = None,
-    created_from: Annotated[datetime | None, Query(description="inclusive; naive = UTC")] = None,
-    created_to: Annotated[datetime | None, Query(description="exclusive; naive = UTC")] = None,
+    created_from: Annotated[Instant | None, Query(description="inclusive; naive = UTC")] = None,
+    created_to: Annotated[Instant | None, Query(description="exclusive; naive = UTC")] = None,
     sort: Annotated[service.OrderSort, Query(
         description="created: newest first; priority: urgent first, then by schedule, "
                     "then oldest first")] = service.OrderSort.CREATED,

@@ -98,6 +98,8 @@ export function boardView(me) {
   const live = h("span", { class: "live", id: "live" }, t("board.connecting"));
   const cards = h("div", {}, t("loading"));
   const feed = h("ul", { class: "feed", id: "feed" });
+  // until the first event: say what will appear here
+  const quiet = h("p", { class: "muted", id: "feed-quiet" }, t("board.feed.quiet"));
   const mapBox = h("div", { class: "map", id: "map" });
   const trackForm = h("form", { class: "track-form", id: "track" });
   const orders = h("div", { class: "columns-board", id: "order-board" });
@@ -319,7 +321,7 @@ export function boardView(me) {
     cards,
     h("div", { class: "board-grid" },
       h("div", { class: "card" }, h("h2", {}, t("board.map")), mapBox, trackForm),
-      h("div", { class: "card" }, h("h2", {}, t("board.feed")), feed)),
+      h("div", { class: "card" }, h("h2", {}, t("board.feed")), quiet, feed)),
     h("h2", {}, t("board.orders")), orders, escalations, canAssign ? commands : null);
 
   if (canAssign) commandPanel();
@@ -332,6 +334,7 @@ export function boardView(me) {
     replace(mapBox, h("p", { class: "form-error" }, describe(exc)));
   }));
   readFeed("/api/health/events/stream", (name, data) => {
+    quiet.remove();
     feed.prepend(h("li", { class: name }, h("b", {}, data.terminal_id), " · ",
       label("rule", data.rule), " · ", t(name === "fault_opened" ? "board.opened" : "board.cleared"),
       h("div", { class: "muted" }, formatDateTime(data.occurred_at))));

@@ -210,12 +210,12 @@ def _plate(value: str) -> str:
 MAX_ID = 2**31 - 1
 #: text is stripped of surrounding spaces before its length is checked: the document says that
 #: only blanks are no text
-_SOMETHING = f"[^{SPACES}]"
+NOT_BLANK = f"[^{SPACES}]"
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=_SOMETHING)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_SOMETHING)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NOT_BLANK)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()./-]{1,29}[0-9()./-]$")]
-Plate = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=_SOMETHING),
+Plate = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=NOT_BLANK),
                   AfterValidator(_plate)]
 #: ISO 3779: 17 characters, letters I, O and Q never used
 Vin = Annotated[str, BeforeValidator(_upper),
@@ -230,4 +230,4 @@ TerminalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$"
 Iccid = Annotated[str, StringConstraints(pattern=r"^[0-9]{18,22}$")]
 Msisdn = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{5,15}$")]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{2,64}$")]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=_SOMETHING)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=NOT_BLANK)]

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from fieldservice.api.deps import FieldWorker, IdPath, OrdersReader, SessionDep
 from fieldservice.models.attachments import AttachmentKind
 from fieldservice.schemas.attachments import AttachmentPublic
-from fieldservice.schemas.common import Text
+from fieldservice.schemas.common import NOT_BLANK, Text
 from fieldservice.services import attachments as service
 
 router = APIRouter(tags=["work orders"])
@@ -50,7 +50,8 @@ async def add_photo(order_id: IdPath, version: Version,
              summary="Store the customer's signature drawn on the screen: PNG (assignee)")
 async def add_signature(order_id: IdPath, version: Version,
                         file: Annotated[UploadFile, File(description="the signature, PNG")],
-                        signed_by: Annotated[str, Form(max_length=128,
+                        signed_by: Annotated[str, Form(min_length=1, max_length=128,
+                                                       pattern=NOT_BLANK,
                                                        description="who signed")],
                         actor: FieldWorker, session: SessionDep) -> AttachmentPublic:
     data = await _read(file, service.MAX_SIGNATURE_BYTES)

@@ -172,6 +172,7 @@ async def test_a_dispatcher_changes_a_terminals_report_interval_and_sees_it_done
             page = tablet
             await page.set_viewport_size(LANDSCAPE)
             await sign_in(page, site, Role.DISPATCHER)
+            await page.locator("#live.up").wait_for()  # the board is up (rendered once)
             panel = page.locator("#commands")
             await panel.get_by_label("Terminal for the command").fill(phone)
             await panel.get_by_label("Command", exact=True).select_option("set_interval")

@@ -73,8 +73,15 @@ async function signOut() {
   navigator.serviceWorker?.controller?.postMessage("sign-out");
   setToken(null);
   me = null;
-  window.location.hash = "#/signin";
-  route();
+  go("#/signin");
+}
+
+/** Show the view of ``hash``: once, whether or not the hash changes (a change of the hash
+ * routes by itself, through ``hashchange``: routing here too rendered the view twice, and
+ * what was typed into the first was lost). */
+function go(hash) {
+  if (window.location.hash === hash) route();
+  else window.location.hash = hash;
 }
 
 function signInView() {
@@ -99,8 +106,7 @@ function signInView() {
       });
       setToken(answer.access_token);
       me = await api("/api/users/me");
-      window.location.hash = homeOf();
-      route();
+      go(homeOf());
     } catch (exc) {
       if (exc instanceof ApiError && exc.status === 429) {
         const seconds = Number(exc.body?.retry_after_s) || 60;

@@ -237,9 +237,8 @@ def document_errors(app: FastAPI) -> None:
                 for status, response in responses.items():
                     if status.startswith("4"):
                         response["content"] = _JSON_ERROR
-                        response.setdefault("description", _DESCRIPTIONS.get(status, ""))
-                        if status in _DESCRIPTIONS:
-                            response["description"] = _DESCRIPTIONS[status]
+                        response["description"] = (_DESCRIPTIONS.get(status)
+                                                   or response.get("description", ""))
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
         app.openapi_schema = schema

@@ -42,12 +42,15 @@ _SPACE_RUN = re.compile(f"[{SPACES}]+")
 _NUMBER = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
 
 
+def _is_number(value: object) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            or isinstance(value, str) and _NUMBER.fullmatch(value) is not None)
+
+
 def iso_only(value: object) -> object:
     """Refuse numbers for a date or time: the API documents ISO 8601 strings only."""
-    if (isinstance(value, int | float) and not isinstance(value, bool)
-            or isinstance(value, str) and _NUMBER.fullmatch(value)):
-        raise PydanticCustomError("datetime_iso", "give an ISO 8601 date or time such as "
-                                                  "2026-12-07T08:00:00Z, not a number")
+    if _is_number(value):
+        raise PydanticCustomError("datetime_iso", _KIND_MESSAGES["datetime_iso"])
     return value
 
 
@@ -82,11 +85,8 @@ def _json_kind(annotation: Any, value: object) -> str | None:
     if annotation is float:
         number = isinstance(value, int | float) and not isinstance(value, bool)
         return None if number else "float_type"
-    if annotation in (datetime, date):
-        try:
-            iso_only(value)
-        except PydanticCustomError:
-            return "datetime_iso"
+    if annotation in (datetime, date) and _is_number(value):
+        return "datetime_iso"
     return None
 
 

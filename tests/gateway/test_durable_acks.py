@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,16 +29,25 @@ T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 SLOW_COMMITS = 1.5
 
 
-async def test_a_jt808_location_is_acknowledged_once_it_is_committed(
-        db: DatabaseURL, tmp_path: Path) -> None:
-    phone = "13922220001"
-    register(db, phone)
-    config = GatewayConfig(listeners=(TcpConfig(host="127.0.0.1", port=0, protocol="jt808"),))
+@contextlib.asynccontextmanager
+async def slow_gateway(db: DatabaseURL, tmp_path: Path, protocol: str,
+                       terminal: str) -> AsyncIterator[int]:
+    """A gateway for ``protocol`` whose writer commits every :data:`SLOW_COMMITS` seconds,
+    with ``terminal`` registered; yields the listener's port."""
+    register(db, terminal)
+    config = GatewayConfig(listeners=(TcpConfig(host="127.0.0.1", port=0, protocol=protocol),))
     slow = replace(ingest_config(tmp_path), flush_interval=SLOW_COMMITS)
     async with (Ingest(db=db, config=slow) as sink,
                 Gateway(config=config, sink=sink) as gateway):
+        yield gateway.listeners[protocol].port
+
+
+async def test_a_jt808_location_is_acknowledged_once_it_is_committed(
+        db: DatabaseURL, tmp_path: Path) -> None:
+    phone = "13922220001"
+    async with slow_gateway(db, tmp_path, "jt808", phone) as port:
         device = Jt808Device(phone)
-        link = await Link.open(gateway.listeners["jt808"].port, device)
+        link = await Link.open(port, device)
         try:
             await link.send(device.register() + device.authenticate())
             for n in range(3):
@@ -56,14 +66,9 @@ async def test_a_jt808_location_is_acknowledged_once_it_is_committed(
 async def test_a_gt06_login_and_alarm_are_answered_once_durable(
         db: DatabaseURL, tmp_path: Path) -> None:
     imei = "864120300000777"
-    register(db, imei)
-    config = GatewayConfig(listeners=(TcpConfig(host="127.0.0.1", port=0, protocol="gt06"),))
-    slow = replace(ingest_config(tmp_path), flush_interval=SLOW_COMMITS)
-    async with (Ingest(db=db, config=slow) as sink,
-                Gateway(config=config, sink=sink) as gateway):
+    async with slow_gateway(db, tmp_path, "gt06", imei) as port:
         device = Gt06Device(imei)
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", gateway.listeners["gt06"].port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             writer.write(device.login())
             async with asyncio.timeout(10):

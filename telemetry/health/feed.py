@@ -6,6 +6,12 @@ would be cancelled in the middle of its query (the driver then has to tear its c
 down). One :class:`FeedHub` task polls instead and hands each subscriber the events past its own
 cursor through a queue; subscribers only ever wait on their queue.
 
+The ticket consumer processes each row after it was stored (a ticket made, a fault appended to
+one, or no ticket and why). A row that was unprocessed when the hub read it is read again on
+later polls until its outcome is there, and then handed once more to the subscribers that had
+it: the same ``id``, ``processed_at`` now set. So a board learns that a ticket exists when it
+does, not at the next fault.
+
 ::
 
     hub = FeedHub(store=store, poll_s=1.0)
@@ -20,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from telemetry.health.store import FaultEventRow, FaultStore
@@ -30,6 +37,9 @@ log = logging.getLogger(__name__)
 #: from its Last-Event-ID)
 QUEUE_LIMIT = 10_000
 BATCH = 500
+#: unprocessed rows the hub waits on at once, and for how long (no consumer runs, or it is down)
+PENDING_LIMIT = 10_000
+PENDING_FOR_S = 600.0
 
 
 class SubscriberTooSlow(Exception):
@@ -61,11 +71,15 @@ class FeedHub:
         self._wake = asyncio.Event()
         self._closed = False
         self.polls = 0
+        #: ids of rows handed out before the consumer processed them, with when they were read
+        self._pending: dict[int, float] = {}
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *, after_id: int | None = None,
                         ) -> AsyncIterator[AsyncIterator[FaultEventRow]]:
-        """Events with ``id > after_id`` (None: from the next new one), oldest first."""
+        """Events with ``id > after_id`` (None: from the next new one), oldest first; a row
+        that was not processed yet comes again once it is (same ``id``, ``processed_at``
+        set)."""
         if self._closed:
             raise RuntimeError("the feed is closed")
         sub = _Subscriber(after_id)
@@ -109,18 +123,45 @@ class FeedHub:
             for sub in fresh:
                 sub.cursor = latest
         cursor = min(s.cursor for s in subscribers if s.cursor is not None)
+        now = time.monotonic()
         while True:
             rows = await self.store.events(after_id=cursor, limit=BATCH)
             for row in rows:
+                if row.processed_at is None and len(self._pending) < PENDING_LIMIT:
+                    self._pending[row.id] = now
                 for sub in subscribers:
                     if (sub.cursor is None or row.id > sub.cursor) and not sub.overflowed:
                         sub.cursor = row.id
-                        sub.queue.put_nowait(row)
-                        if sub.queue.qsize() >= QUEUE_LIMIT:
-                            sub.overflowed = True
+                        self._put(sub, row)
             if len(rows) < BATCH:
-                return
+                break
             cursor = rows[-1].id
+        await self._poll_pending(subscribers, now)
+
+    async def _poll_pending(self, subscribers: list[_Subscriber], now: float) -> None:
+        """Hand out again the rows the consumer has processed since they were handed out."""
+        for row_id, since in list(self._pending.items()):
+            if now - since > PENDING_FOR_S:
+                del self._pending[row_id]
+        if not self._pending:
+            return
+        wanted = sorted(self._pending)[:BATCH]
+        rows = await self.store.events_by_id(wanted)
+        for row_id in set(wanted) - {row.id for row in rows}:
+            del self._pending[row_id]  # gone (a terminal's history was archived)
+        for row in rows:
+            if row.processed_at is None:
+                continue
+            del self._pending[row.id]
+            for sub in subscribers:
+                if sub.cursor is not None and sub.cursor >= row.id and not sub.overflowed:
+                    self._put(sub, row)
+
+    @staticmethod
+    def _put(sub: _Subscriber, row: FaultEventRow) -> None:
+        sub.queue.put_nowait(row)
+        if sub.queue.qsize() >= QUEUE_LIMIT:
+            sub.overflowed = True
 
     async def close(self) -> None:
         """Stop polling (between queries) and wait for it."""

@@ -298,6 +298,15 @@ class FaultStore:
         async with self.engine.connect() as conn:
             return [event_from_row(r) for r in await conn.execute(stmt)]
 
+    async def events_by_id(self, ids: Sequence[int]) -> list[FaultEventRow]:
+        """The outbox rows of ``ids`` that exist, oldest first."""
+        if not ids:
+            return []
+        stmt = (sa.select(fault_events).where(fault_events.c.id.in_(list(ids)))
+                .order_by(fault_events.c.id))
+        async with self.engine.connect() as conn:
+            return [event_from_row(r) for r in await conn.execute(stmt)]
+
     async def last_event_id(self) -> int:
         async with self.engine.connect() as conn:
             return (await conn.execute(sa.select(sa.func.max(fault_events.c.id)))).scalar() or 0

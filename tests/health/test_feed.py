@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from fieldgate.dburl import DatabaseURL
 from telemetry.health import FaultEvent, FaultEventKind, FaultStore
 from telemetry.health.feed import FeedHub
@@ -38,5 +40,31 @@ async def test_subscribers_share_one_poll_and_keep_their_own_cursor(db: Database
             polls = hub.polls
             await asyncio.sleep(0.1)
             assert hub.polls <= polls + 1  # nobody listens: it stops polling
+        finally:
+            await hub.close()
+
+
+async def test_a_row_comes_again_once_the_consumer_has_processed_it(db: DatabaseURL) -> None:
+    from telemetry.health.schema import fault_events
+
+    async with FaultStore(db=db) as store:
+        hub = FeedHub(store=store, poll_s=0.02)
+        try:
+            async with hub.subscribe(after_id=await store.last_event_id()) as events:
+                await store.record([opened("P1")])
+                async with asyncio.timeout(10):
+                    first = await anext(events)
+                assert first.terminal_id == "P1" and first.processed_at is None
+                async with store.engine.begin() as conn:
+                    await conn.execute(sa.update(fault_events)
+                                       .where(fault_events.c.id == first.id)
+                                       .values(processed_at=datetime.now(UTC),
+                                               outcome="ticket WO-2026-000001 created"))
+                async with asyncio.timeout(10):
+                    again = await anext(events)
+                assert again.id == first.id and again.outcome == "ticket WO-2026-000001 created"
+                await store.record([opened("P2")])  # and only once
+                async with asyncio.timeout(10):
+                    assert (await anext(events)).terminal_id == "P2"
         finally:
             await hub.close()

@@ -222,8 +222,16 @@ async def test_live_feed_and_the_consumer_in_the_api_process(
             assert response.headers["content-type"].startswith("text/event-stream")
             await asyncio.sleep(0.2)
             await record(db, (OPEN, tid, "offline"), (CLEAR, tid, "offline"))
-            first, second = await read_events(response, 2)
+            events = await read_events(response, 4)
+        # the two changes in order, each followed (at once or later) by what the consumer did
+        first, second = [e for e in events if e["event"] != "fault_processed"]
         assert first["event"] == "fault_opened" and second["event"] == "fault_cleared"
+        processed = {json.loads(e["data"])["id"]: e for e in events
+                     if e["event"] == "fault_processed"}
+        assert set(processed) == {int(first["id"]), int(second["id"])}
+        assert all("id" not in e for e in processed.values())  # resuming is by the changes
+        made = json.loads(processed[int(first["id"])]["data"])["outcome"]
+        assert made.startswith("ticket WO-") and "submitted for approval" in made
         payload = json.loads(first["data"])
         assert payload["terminal_id"] == tid and payload["rule"] == "offline"
         assert int(second["id"]) == int(first["id"]) + 1

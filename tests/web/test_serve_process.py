@@ -3,7 +3,7 @@ process (gateway, writer, health monitor, ticket consumer, API and pages in one)
 `fieldgate simulate` process, its users made with `fieldgate users add`. An installer registers
 the simulator's terminal and sees the install verified by its first fix; the simulator stops,
 and a dispatcher, signed in all along, sees the terminal go offline on the board without
-reloading. On PostgreSQL and on SQLite."""
+reloading, and the repair ticket the fault opened. On PostgreSQL and on SQLite."""
 
 from __future__ import annotations
 
@@ -141,6 +141,10 @@ async def test_installed_by_the_first_fix_then_offline_on_the_board(
     await board.wait_for_function(
         "() => document.querySelector('#health [data-health=\"offline\"] b')"
         ".textContent === '1'")
+    # the serve process's ticket consumer makes a repair order of it, submitted for approval:
+    # the board's order columns follow without a reload
+    waiting = board.locator('#order-board [data-state="awaiting_approval"]')
+    await waiting.get_by_text("Repair · Eastern Cold Chain").wait_for()
     assert await no_horizontal_scroll(board)
     await shot(board, "dispatcher-board-offline-from-serve")
     stored = desk.call("GET", f"/api/work-orders/{order['id']}", Role.DISPATCHER)

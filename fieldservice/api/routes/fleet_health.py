@@ -362,9 +362,11 @@ def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
     @router.get("/events/stream", response_class=EventSourceResponse,
                 summary="Live feed of health changes (Server-Sent Events)",
                 description="Each fault opening or clearing as an event named `fault_opened` "
-                            "or `fault_cleared`, with the outbox id as event id. Starts after "
-                            "`after_id`, else after the browser's `Last-Event-ID`, else with "
-                            "the next new event.")
+                            "or `fault_cleared`, with the outbox id as event id; then, once the "
+                            "ticket consumer has processed it (a ticket made or appended to, or "
+                            "why not), an event `fault_processed` with its `outcome` and no "
+                            "event id. Starts after `after_id`, else after the browser's "
+                            "`Last-Event-ID`, else with the next new event.")
     async def stream(request: Request, _: FleetReader, session: SessionDep, state: StateDep,
                      cursor: Annotated[int, Depends(_feed_cursor)],
                      ) -> AsyncIterator[ServerSentEvent]:
@@ -374,9 +376,14 @@ def health_router(*, consumer: bool = True, policy: TicketPolicy | None = None,
         # no database call in here: a client that leaves cancels this generator anywhere
         try:
             async with _feed(request, state, feed_poll_s).subscribe(after_id=cursor) as events:
+                sent = cursor
                 async for row in events:
-                    yield ServerSentEvent(event=f"fault_{row.kind}", id=str(row.id),
-                                          data=_feed_item(row))
+                    if row.id > sent:  # new; else the hub brings a row sent before, processed
+                        sent = row.id
+                        yield ServerSentEvent(event=f"fault_{row.kind}", id=str(row.id),
+                                              data=_feed_item(row))
+                    if row.processed_at is not None:
+                        yield ServerSentEvent(event="fault_processed", data=_processed_item(row))
         except SubscriberTooSlow:
             return  # the client reconnects with its Last-Event-ID
 
@@ -389,6 +396,12 @@ def _feed_item(row: FaultEventRow) -> dict[str, Any]:
             "occurred_at": row.occurred_at.isoformat().replace("+00:00", "Z"),
             "fault_id": row.fault_id, "observed": evidence.get("observed"),
             "last_fix": evidence.get("last_fix")}
+
+
+def _processed_item(row: FaultEventRow) -> dict[str, Any]:
+    processed_at = row.processed_at.isoformat().replace("+00:00", "Z") if row.processed_at else None
+    return {"id": row.id, "terminal_id": row.terminal_id, "rule": row.rule, "kind": row.kind,
+            "processed_at": processed_at, "outcome": row.outcome}
 
 
 def _aware(value: datetime) -> datetime:

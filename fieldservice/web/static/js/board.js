@@ -334,6 +334,11 @@ export function boardView(me) {
     replace(mapBox, h("p", { class: "form-error" }, describe(exc)));
   }));
   readFeed("/api/health/events/stream", (name, data) => {
+    if (name === "fault_processed") {
+      // the ticket consumer made a ticket of it (or added it to one): the order columns change
+      refreshOrders();
+      return;
+    }
     quiet.remove();
     feed.prepend(h("li", { class: name }, h("b", {}, data.terminal_id), " · ",
       label("rule", data.rule), " · ", t(name === "fault_opened" ? "board.opened" : "board.cleared"),

@@ -1,8 +1,11 @@
-"""The web app as people use it: the real API served by uvicorn on a free port, Debian's Chromium
-driven by Playwright (never a downloaded browser), tablets' viewports.
+"""The web app as people use it: the whole `fieldgate serve` stack (gateway with NMEA and JT/T 808
+listeners, health monitor, writer, API with the ticket consumer, periodic jobs) on free ports,
+Debian's Chromium driven by Playwright (never a downloaded browser), tablets' viewports.
 
-``site`` is a running API on a fresh SQLite file with one user per role; ``Desk`` makes the
-records a screen needs through the same public API the pages use.
+``site`` is that stack on a fresh SQLite file (or PostgreSQL database) with one user per role;
+``Desk`` makes the records a screen needs through the same public API the pages use, and knows
+the gateway's ports for the terminals of a test. `tests/web/test_serve_process.py` runs the
+`fieldgate serve` command itself, as its own process.
 """
 
 from __future__ import annotations
@@ -18,18 +21,18 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from fieldgate.dburl import DatabaseURL
+from fieldgate.serve import Running, ServeConfig, running
 from fieldservice.actors import Actor
-from fieldservice.api import create_app
-from fieldservice.api.routes.fleet_health import health_app_options
 from fieldservice.db import create_engine, session_factory, set_actor
 from fieldservice.passwords import Passwords
 from fieldservice.roles import Role
 from fieldservice.schemas.people import UserCreate
 from fieldservice.services.users import create_user
 from fieldservice.settings import ServiceSettings
+from gateway.config import GatewayConfig, TcpConfig
+from telemetry.config import IngestConfig
 from tests import servers
 from tests.fieldservice.factories import FAST_HASHING
 
@@ -52,6 +55,9 @@ class Desk:
     names: dict[Role, str]
     db: DatabaseURL
     tokens: dict[Role, str] = field(default_factory=dict)
+    #: the serve stack's gateway: its NMEA ($PGID) and JT/T 808 listeners
+    nmea_port: int = 0
+    jt808_port: int = 0
 
     def headers(self, role: Role) -> dict[str, str]:
         if role not in self.tokens:
@@ -128,9 +134,41 @@ class Desk:
                 "rule": rule, "event": "opened", "observed": observed})])
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # the test process keeps its own
-        pass
+class _Stack(threading.Thread):
+    """`fieldgate serve`'s stack (:func:`fieldgate.serve.running`) on an event loop of its own:
+    the tests' blocking HTTP calls and Playwright's loop must not be the server's."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        super().__init__(name="web-test-serve", daemon=True)
+        self.config = config
+        self.ready = threading.Event()
+        self.stack: Running | None = None
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
+        try:
+            async with running(self.config) as stack:
+                self.stack = stack
+                self.ready.set()
+                await self._stopping.wait()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test by stop()
+            self.error = exc
+        finally:
+            self.ready.set()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        self.join(30)
+        assert not self.is_alive(), "the serve stack did not stop"
+        if self.error is not None:
+            raise self.error
 
 
 async def _seed(db: DatabaseURL, settings: ServiceSettings) -> tuple[dict[Role, int],
@@ -159,28 +197,35 @@ ON_BOTH_DATABASES = pytest.mark.parametrize("site", ["sqlite", "postgresql"], in
 
 
 @pytest.fixture
-async def site(request: pytest.FixtureRequest) -> AsyncIterator[Desk]:
-    """The API and pages on a free port (uvicorn in a thread), seeded with one user per role,
-    on a fresh SQLite file (or PostgreSQL database, with ``ON_BOTH_DATABASES``)."""
+async def site(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Desk]:
+    """`fieldgate serve`'s stack on free ports, seeded with one user per role, on a fresh
+    SQLite file (or PostgreSQL database, with ``ON_BOTH_DATABASES``)."""
     backend = getattr(request, "param", "sqlite")
     db: DatabaseURL = request.getfixturevalue("pg_db" if backend == "postgresql"
                                               else "sqlite_db")
     settings = ServiceSettings(secret_key=None, metrics_token=None, metrics_public=False,
                                token_ttl_s=3600, **FAST_HASHING)
     ids, names = await _seed(db, settings)
-    # with the ticket consumer, as fieldgate serve runs it: faults become repair orders
-    app = create_app(db=db, settings=settings, **health_app_options(consumer=True))
-    port = servers.free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                    lifespan="on"))
-    thread = threading.Thread(target=server.run, name="web-test-api", daemon=True)
-    thread.start()
+    config = ServeConfig(
+        db=db, service=settings, api_port=0, jobs_interval_s=1.0,
+        gateway=GatewayConfig(tcp=TcpConfig(host="127.0.0.1", port=0), listeners=(
+            TcpConfig(host="127.0.0.1", port=0, protocol="jt808"),)),
+        # quick to write, and quick to forget that a terminal was unregistered: an installer
+        # registers one and its next fix counts
+        ingest=IngestConfig(spool_dir=tmp_path / "serve-spool", flush_interval=0.02,
+                            state_interval=0.05, spool_fsync=False, registry_miss_ttl=0.2))
+    serving = _Stack(config)
+    serving.start()
+    await asyncio.to_thread(serving.ready.wait, 60)
     try:
-        await asyncio.to_thread(servers.wait_for_port, "127.0.0.1", port, timeout=20)
-        yield Desk(base=f"http://127.0.0.1:{port}", ids=ids, names=names, db=db)
+        if serving.stack is None:
+            raise AssertionError(f"the serve stack did not start: {serving.error!r}")
+        gateway = serving.stack.gateway
+        yield Desk(base=serving.stack.api_url, ids=ids, names=names, db=db,
+                   nmea_port=gateway.tcp.addresses[0][1],
+                   jt808_port=gateway.listeners["jt808"].port)
     finally:
-        server.should_exit = True
-        await asyncio.to_thread(thread.join, 20)
+        await asyncio.to_thread(serving.stop)
 
 
 @pytest.fixture

@@ -1,20 +1,15 @@
 """Issue 7 (e): the dispatcher's board. Health counts that follow the API's live feed (a fault
 opened in the database shows up without a reload), the terminals on a map with no tile server
 (positions on a plain background), a terminal's track, orders by state and assigning a
-technician with his zone, skills and load."""
+technician with his zone, skills and load. The terminals report to the serve stack's gateway."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from fieldservice.roles import Role
-from gateway import Gateway, GatewayConfig, TcpConfig
-from telemetry.config import IngestConfig
-from telemetry.ingest import Ingest
+from tests.waiting import eventually
 from tests.web.conftest import (
     LANDSCAPE,
     ON_BOTH_DATABASES,
@@ -29,20 +24,14 @@ TID = "864000000000333"
 
 
 @ON_BOTH_DATABASES
-async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any,
-                                                   tmp_path: Path) -> None:
+async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any) -> None:
     site.installed_terminal(TID)
     waiting = site.repair_order(priority="urgent", assign_to=None, company="Silk Road Freight")
-    config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
-                          state_interval=0.05, spool_fsync=False)
-    async with Ingest(db=site.db, config=config) as ingest, \
-            Gateway(config=GatewayConfig(tcp=TcpConfig(host="127.0.0.1", port=0)),
-                    sink=ingest) as gateway:
-        port = gateway.tcp.addresses[0][1]
-        for step, ago in enumerate((120, 60, 0)):
-            await report(port, TID, seconds_ago=ago, north=step * 0.004)
-        await ingest.flush()
-        await asyncio.sleep(0.2)  # the latest state is written on its own interval
+    for step, ago in enumerate((120, 60, 0)):
+        await report(site.nmea_port, TID, seconds_ago=ago, north=step * 0.004)
+    await eventually(lambda: any(t["terminal_id"] == TID and t["last_fix"] for t in site.call(
+        "GET", "/api/fleet/terminals", Role.DISPATCHER)["terminals"]),
+        what="the terminal's latest fix")
 
     page = tablet
     await page.set_viewport_size(LANDSCAPE)
@@ -105,22 +94,8 @@ async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any,
     assert stored["assignee_id"] == site.ids[Role.TECHNICIAN]
 
 
-@contextlib.asynccontextmanager
-async def jt808_gateway(site: Desk, tmp_path: Path,
-                        commands: Any = None) -> AsyncIterator[tuple[Ingest, Gateway]]:
-    """The site's writer behind a gateway with a JT/T 808 listener (and a command relay)."""
-    config = IngestConfig(spool_dir=tmp_path / "spool", flush_interval=0.02,
-                          state_interval=0.05, spool_fsync=False)
-    gateway_config = GatewayConfig(listeners=(
-        TcpConfig(host="127.0.0.1", port=0, protocol="jt808"),))
-    async with Ingest(db=site.db, config=config) as ingest, \
-            Gateway(config=gateway_config, sink=ingest, commands=commands,
-                    command_interval=0.1) as gateway:
-        yield ingest, gateway
-
-
 async def test_the_map_shows_what_a_jt808_terminal_says_about_itself(
-        site: Desk, tablet: Any, tmp_path: Path) -> None:
+        site: Desk, tablet: Any) -> None:
     from datetime import UTC, datetime
 
     from devices.status import Alarm
@@ -128,19 +103,18 @@ async def test_the_map_shows_what_a_jt808_terminal_says_about_itself(
 
     phone = "13900000401"
     site.installed_terminal(phone)
-    async with jt808_gateway(site, tmp_path) as (ingest, gateway):
-        device = Jt808Device(phone)
-        reader, writer = await asyncio.open_connection("127.0.0.1",
-                                                       gateway.listeners["jt808"].port)
-        serial = device.next_serial
-        writer.write(device.location(time=datetime.now(UTC), lat=31.23, lon=121.47, acc=False,
-                                     alarms=frozenset({Alarm.POWER_CUT})))
-        async with asyncio.timeout(5):
-            while serial not in device.traffic.acknowledged:
-                device.receive(await reader.read(4096))
-        writer.close()
-        await ingest.flush()
-        await asyncio.sleep(0.2)
+    device = Jt808Device(phone)
+    reader, writer = await asyncio.open_connection("127.0.0.1", site.jt808_port)
+    serial = device.next_serial
+    writer.write(device.location(time=datetime.now(UTC), lat=31.23, lon=121.47, acc=False,
+                                 alarms=frozenset({Alarm.POWER_CUT})))
+    async with asyncio.timeout(5):  # acknowledged once the position is committed
+        while serial not in device.traffic.acknowledged:
+            device.receive(await reader.read(4096))
+    writer.close()
+    await eventually(lambda: any(t["terminal_id"] == phone and t["alarms"] for t in site.call(
+        "GET", "/api/fleet/terminals", Role.DISPATCHER)["terminals"]),
+        what="the terminal's latest state")
 
     page = tablet
     await page.set_viewport_size(LANDSCAPE)
@@ -155,38 +129,35 @@ async def test_the_map_shows_what_a_jt808_terminal_says_about_itself(
 
 
 async def test_a_dispatcher_changes_a_terminals_report_interval_and_sees_it_done(
-        site: Desk, tablet: Any, tmp_path: Path) -> None:
+        site: Desk, tablet: Any) -> None:
     from simulators.clock import RealClock
     from simulators.fleet import Fleet
     from simulators.transports import TcpTransport
-    from telemetry.commands import CommandStore
 
     phone = "13900060001"
     site.installed_terminal(phone)
-    async with CommandStore(site.db) as store, \
-            jt808_gateway(site, tmp_path, commands=store) as (_ingest, gateway):
-        fleet = Fleet(transport=TcpTransport("127.0.0.1", gateway.listeners["jt808"].port,
-                                             protocol="jt808"),
-                      terminals=1, id_prefix="1390006", interval=1.0, clock=RealClock())
-        async with fleet:
-            page = tablet
-            await page.set_viewport_size(LANDSCAPE)
-            await sign_in(page, site, Role.DISPATCHER)
-            await page.locator("#live.up").wait_for()  # the board is up (rendered once)
-            panel = page.locator("#commands")
-            await panel.get_by_label("Terminal for the command").fill(phone)
-            await panel.get_by_label("Command", exact=True).select_option("set_interval")
-            await panel.get_by_label("Value").fill("30")
-            await panel.get_by_role("button", name="Send").click()
-            await page.get_by_text(f"queued for {phone}").wait_for()
-            for _ in range(50):  # the relay sends it within a second; the terminal answers
-                await panel.get_by_role("button", name="Refresh").click()
-                if await panel.locator('#command-log li[data-state="acknowledged"]').count():
-                    break
-                await asyncio.sleep(0.2)
-            done = panel.locator('#command-log li[data-state="acknowledged"]')
-            assert "Report interval 30 s" in await done.inner_text()
-            assert "done" in await done.inner_text()
-            link = fleet.links[phone]
-            assert link.device.params[0x0029] == (30).to_bytes(4)  # type: ignore[attr-defined]
-            await shot(page, "dispatcher-commands")
+    # the serve stack's gateway relays what the dispatcher sends to its terminal
+    fleet = Fleet(transport=TcpTransport("127.0.0.1", site.jt808_port, protocol="jt808"),
+                  terminals=1, id_prefix="1390006", interval=1.0, clock=RealClock())
+    async with fleet:
+        page = tablet
+        await page.set_viewport_size(LANDSCAPE)
+        await sign_in(page, site, Role.DISPATCHER)
+        await page.locator("#live.up").wait_for()  # the board is up (rendered once)
+        panel = page.locator("#commands")
+        await panel.get_by_label("Terminal for the command").fill(phone)
+        await panel.get_by_label("Command", exact=True).select_option("set_interval")
+        await panel.get_by_label("Value").fill("30")
+        await panel.get_by_role("button", name="Send").click()
+        await page.get_by_text(f"queued for {phone}").wait_for()
+        for _ in range(75):  # the relay sends it within a second; the terminal answers
+            await panel.get_by_role("button", name="Refresh").click()
+            if await panel.locator('#command-log li[data-state="acknowledged"]').count():
+                break
+            await asyncio.sleep(0.2)
+        done = panel.locator('#command-log li[data-state="acknowledged"]')
+        assert "Report interval 30 s" in await done.inner_text()
+        assert "done" in await done.inner_text()
+        link = fleet.links[phone]
+        assert link.device.params[0x0029] == (30).to_bytes(4)  # type: ignore[attr-defined]
+        await shot(page, "dispatcher-commands")

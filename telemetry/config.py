@@ -49,7 +49,7 @@ class IngestConfig:
     """
 
     spool_dir: Path
-    batch_max_rows: int = 5000
+    batch_max_rows: int = 10000
     flush_interval: float = 0.05
     state_interval: float = 1.0
     queue_max_rows: int = 100_000

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 MAX_TERMINAL_ID = 64  #: length of terminals.terminal_id / positions.terminal_id
 LEDGER_PRUNE_EVERY = 3600.0
+#: batches handed at once to a store that takes them while it writes (``pipelined``)
+WRITE_AHEAD = 2
 _REGISTERED = Registration.REGISTERED
 _UNREGISTERED = Registration.UNREGISTERED
 _UNDETERMINED = Registration.UNDETERMINED
@@ -431,6 +433,20 @@ class Ingest:
     async def _writer_loop(self) -> None:
         interval = self.config.flush_interval
         partial_due = time.monotonic() + interval
+        # batches handed to the store and not yet written or spooled, oldest first: a store
+        # on its own thread takes the next one while the last is being committed (its thread
+        # goes from one to the next without waiting for this busy loop to hand it over, and
+        # encodes it while the database works), and writes them in the order given
+        ahead = WRITE_AHEAD if getattr(self._store, "pipelined", False) else 1
+        inflight: deque[asyncio.Task[None]] = deque()
+
+        async def dispose(batch: Batch, final: bool) -> None:
+            while len(inflight) >= ahead:
+                await inflight.popleft()
+            assert self._tg is not None
+            inflight.append(self._tg.create_task(self._dispose(batch, final=final),
+                                                 name="telemetry-write"))
+
         while True:
             timeout = max(0.0, partial_due - time.monotonic())
             if not self._flush_now.is_set():
@@ -443,7 +459,7 @@ class Ingest:
             stopping = self._stopping
             while self._full:
                 self._taken += 1
-                await self._dispose(self._full.popleft().freeze(), final=stopping)
+                await dispose(self._full.popleft().freeze(), stopping)
             # the partial batch goes every flush_interval (or when asked, or at the end)
             if stopping or self._flush_partial or time.monotonic() >= partial_due:
                 partial_due = time.monotonic() + interval
@@ -451,9 +467,11 @@ class Ingest:
                     pb = self._take_pending(final=stopping)
                     if pb:
                         self._taken += 1
-                        await self._dispose(pb.freeze(), final=stopping)
+                        await dispose(pb.freeze(), stopping)
                 self._flush_partial = False
             if stopping and not self._full:
+                while inflight:
+                    await inflight.popleft()
                 return
 
     async def _dispose(self, batch: Batch, *, final: bool) -> None:

@@ -5,11 +5,18 @@ writer on that loop waits one whole turn at each of its awaits (ledger insert, C
 commit), which stretched commits from ~20 ms to 80-150 ms under load and made them the limit of
 throughput and of socket-to-commit latency. On a loop of its own the writer's round trips wait
 only for PostgreSQL; psycopg releases the GIL while it waits on the socket.
+
+When an answer comes, though, the writer's thread needs the GIL back, and the gateway's thread,
+decoding, gives it up only every ``sys.getswitchinterval()`` (5 ms by default): a batch's
+round trips (begin, ledger, copy, savepoint, states, commit) each waited up to that long, about
+half of a batch's 45 ms under load (docs/benchmarks.md, "Issue 9 §4"). A store on its own
+thread therefore lowers the process's switch interval to ``SWITCH_INTERVAL``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -20,6 +27,9 @@ from telemetry.store import Store, WriteResult
 
 T = TypeVar("T")
 
+#: seconds a thread holding the GIL runs before it hands it to a waiting one (see above)
+SWITCH_INTERVAL = 0.0005
+
 
 class ThreadedStore:
     """Runs another store's coroutines on a private event loop in a daemon thread.
@@ -27,7 +37,13 @@ class ThreadedStore:
     Cancelling a call (a shutdown timeout) cancels the coroutine in the writer's thread.
     """
 
+    #: writes may be handed over while one runs: they wait in the writer's thread, in order
+    #: (the store's own lock), and start the moment the one before ends
+    pipelined = True
+
     def __init__(self, store: Store, *, name: str = "fieldgate-db-writer") -> None:
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         self._store = store
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)

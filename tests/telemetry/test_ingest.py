@@ -294,3 +294,47 @@ async def test_the_newest_status_is_kept_beside_the_last_fix(db: DatabaseURL,
     assert (plain.acc, plain.alarms, plain.status_at) == (None, None, None)
     assert (later.acc, later.alarms, later.status_at) == (False, "antenna_open,power_cut",
                                                           state.status_at)
+
+
+async def test_the_writer_takes_the_next_batch_while_it_commits_one_in_order(
+        pg_db: DatabaseURL, tmp_path: Path) -> None:
+    """With PostgreSQL on its own thread, the ingest hands over the next batch before the last
+    one is committed (it waits in that thread, not in the gateway's loop); they are still
+    written one at a time, in the order sealed, each exactly once."""
+    from telemetry.store.postgres import PostgresStore
+    from telemetry.store.threaded import ThreadedStore
+
+    class Watched(ThreadedStore):
+        def __init__(self, store: PostgresStore) -> None:
+            super().__init__(store)
+            self.handed: list[str] = []
+            self.written: list[str] = []
+            self.at_once = 0
+            self._open = 0
+
+        async def write(self, batch):  # type: ignore[no-untyped-def]
+            self.handed.append(batch.batch_id)
+            self._open += 1
+            self.at_once = max(self.at_once, self._open)
+            try:
+                result = await super().write(batch)
+            finally:
+                self._open -= 1
+            self.written.append(batch.batch_id)
+            return result
+
+    register(pg_db, "T-1")
+    cfg = config(tmp_path, batch_max_rows=100, queue_max_rows=5000)
+    store = Watched(PostgresStore(pg_db, cfg))
+    track = fixes(3000)
+    async with Ingest(db=pg_db, config=cfg, store=store) as sink:
+        s1 = session("T-1")
+        await sink.session_opened(s1)
+        for i in range(0, 3000, 100):
+            await sink.publish(s1, track[i:i + 100])
+        await sink.flush()
+        m = sink.metrics
+    assert store.at_once == 2
+    assert store.written == store.handed and len(store.written) >= 30
+    assert len(position_keys(pg_db, "T-1")) == 3000
+    assert m.fixes_stored == 3000 and m.batches_spooled == 0

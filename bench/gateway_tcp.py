@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Self
 
 from bench.gateway_idle import raise_nofile
+from fieldgate import gcpolicy
 
 DEFAULT_ADMIN = os.environ.get("FIELDGATE_BENCH_PG",
                                os.environ.get("FIELDGATE_TEST_PG",
@@ -202,9 +203,8 @@ async def _latency(args: argparse.Namespace, db) -> dict:
                 sink = await stack.enter_async_context(Ingest(db=db, config=cfg, store=store))
                 ingest = sink
             gateway = await stack.enter_async_context(Gateway(config=config, sink=sink))
-            if args.gc_freeze:
-                gc.collect()
-                gc.freeze()
+            if args.gc_freeze:  # as the gateway's process does
+                gcpolicy.settle()
             assert gateway.tcp is not None
             child = _spawn(args, gateway.tcp.port)
             loop = asyncio.get_running_loop()
@@ -422,8 +422,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--per-terminal", type=int, default=500, help="epochs (throughput)")
     parser.add_argument("--db", help="database (latency; default: fresh local PostgreSQL)")
     parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
-                        help="leave startup objects to the collector (fieldgate gateway "
-                             "freezes them)")
+                        help="leave the collector as Python sets it (fieldgate gateway "
+                             "freezes startup objects and spaces its passes: "
+                             "fieldgate/gcpolicy.py)")
     parser.add_argument("--sink", choices=("ingest", "memory"), default="ingest",
                         help="latency: the real sink (to commit) or a counting one (to publish)")
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)

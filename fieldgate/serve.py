@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -20,6 +19,7 @@ from typing import Any
 
 import uvicorn
 
+from fieldgate import gcpolicy
 from fieldgate.dburl import DatabaseURL
 from fieldgate.signals import stop_on_signals
 from fieldservice.api import create_app
@@ -142,9 +142,7 @@ async def running(config: ServeConfig) -> AsyncIterator[Running]:
             # start leaked its SQLite connection)
             async with ServiceJobs(sessions=state.sessions, settings=config.service,
                                    interval_s=config.jobs_interval_s):
-                # long-lived objects built so far stay out of the collector's full passes
-                gc.collect()
-                gc.freeze()
+                gcpolicy.settle()
                 yield Running(gateway=gateway, sink=sink, app=app,
                               api_url=f"{'https' if config.tls else 'http'}://"
                                       f"{config.api_host}:{port}")

@@ -50,7 +50,7 @@ class IngestConfig:
 
     spool_dir: Path
     batch_max_rows: int = 10000
-    flush_interval: float = 0.05
+    flush_interval: float = 0.025
     state_interval: float = 1.0
     queue_max_rows: int = 100_000
     spool_max_bytes: int = 1 << 30

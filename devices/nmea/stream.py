@@ -103,6 +103,7 @@ class NmeaStream:
         self.sentences = 0
         self.rejected = 0
         self._parse = accel.parse_body
+        self._split = accel.split_parse
         self._make_fix = accel.make_fix
         self._buf = b""
         self._discarding = False  # inside an overlong line: drop bytes until the next line end
@@ -123,6 +124,18 @@ class NmeaStream:
         """Decode a chunk of bytes; returns the epochs it completed."""
         out: list[Record] = []
         buf = self._buf + data if self._buf else data
+        max_line = self.max_line
+        split = self._split
+        if split is not None:  # the same framing in C, in one call
+            items, tail, self._discarding = split(buf, max_line, self.require_checksum,
+                                                  self._discarding)
+            accept = self._accept
+            for item in items:
+                if item.__class__ is tuple:
+                    accept(item, out)
+                else:
+                    self._reject(item)
+            return self._keep(tail, out)
         if b"\r" in buf:  # CR-only and CRLF line ends: empty lines are skipped below
             buf = buf.replace(b"\r", b"\n")
         lines = buf.split(b"\n")
@@ -130,7 +143,6 @@ class NmeaStream:
         if self._discarding and lines:
             lines[0] = b""  # the rest of the overlong line
             self._discarding = False
-        max_line = self.max_line
         require = self.require_checksum
         parse = self._parse
         accept = self._accept
@@ -152,7 +164,12 @@ class NmeaStream:
                     accept(result, out)
                 else:
                     self._reject(cast(Reject, result))
-        if len(tail) > max_line:
+        return self._keep(tail, out)
+
+    def _keep(self, tail: bytes, out: list[Record]) -> list[Record]:
+        """Keep the unterminated ``tail`` for the next chunk (an overlong one is dropped and
+        the rest of its line with it); returns ``out``."""
+        if len(tail) > self.max_line:
             if not self._discarding:
                 self._reject(_OVERLONG)
                 self._discarding = True

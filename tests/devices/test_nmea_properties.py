@@ -22,10 +22,12 @@ SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[Heal
 STREAM_SETTINGS = settings(SETTINGS, max_examples=60)
 
 
-def _run(data: bytes, cuts: list[int], *, eager: bool, pure: bool = False) -> tuple:
-    stream = NmeaStream(eager=eager)
+def _run(data: bytes, cuts: list[int], *, eager: bool, pure: bool = False,
+         max_line: int = 512) -> tuple:
+    stream = NmeaStream(eager=eager, max_line=max_line)
     if pure:
         stream._parse = accel.pure_parse_body
+        stream._split = None
         stream._make_fix = Fix
     out = []
     start = 0
@@ -94,6 +96,27 @@ def test_any_split_gives_identical_output(data: bytes, cuts: list[int], eager: b
 @given(streams(), st.booleans())
 def test_c_and_pure_streams_give_the_same_records(data: bytes, eager: bool) -> None:
     assert _run(data, [], eager=eager) == _run(data, [], eager=eager, pure=True)
+
+
+@pytest.mark.skipif(not accel.ACCELERATED, reason="C accelerator not built")
+@STREAM_SETTINGS
+@given(streams(), st.lists(st.integers(0, 4000), max_size=10), st.booleans(),
+       st.integers(16, 120))
+def test_c_and_pure_framing_agree_on_any_chunking_and_line_limit(
+        data: bytes, cuts: list[int], eager: bool, max_line: int) -> None:
+    """The C framing (``split_parse``) against the Python loop: the same records, counters
+    and refusals, with overlong lines cut anywhere across chunks."""
+    assert _run(data, cuts, eager=eager, max_line=max_line) == \
+        _run(data, cuts, eager=eager, pure=True, max_line=max_line)
+
+
+@pytest.mark.skipif(not accel.ACCELERATED, reason="C accelerator not built")
+@SETTINGS
+@given(st.binary(max_size=600), st.lists(st.integers(0, 600), max_size=8), st.integers(16, 64))
+def test_c_and_pure_framing_agree_on_arbitrary_bytes(data: bytes, cuts: list[int],
+                                                      max_line: int) -> None:
+    assert _run(data, cuts, eager=True, max_line=max_line) == \
+        _run(data, cuts, eager=True, pure=True, max_line=max_line)
 
 
 def test_real_captures_split_byte_by_byte() -> None:

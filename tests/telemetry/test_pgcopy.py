@@ -8,13 +8,19 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devices.records import Fix
 from fieldgate.dburl import DatabaseURL
+from telemetry import pgcopy
 from telemetry.pgcopy import COLUMNS, EncodeStats, decode_positions, encode_positions, fix_columns
 from tests.telemetry.conftest import BASE, fixes
 
 RECEIVED = datetime(2026, 3, 1, 8, 0, 5, 123456, tzinfo=UTC)
+_optional_float = st.one_of(st.none(), st.floats(), st.floats(-1e3, 1e3), st.integers(-5, 5),
+                            st.just(True), st.just(3.5e38), st.just(-3.4028235e38))
+_optional_int = st.one_of(st.none(), st.integers(-40000, 40000), st.booleans(), st.just(9.0))
 
 
 def _expected(tid: str, f: Fix) -> tuple:
@@ -103,3 +109,39 @@ def test_postgresql_reads_the_stream(pg_db: DatabaseURL) -> None:
 
     assert [norm(r) for r in got] == [norm(r) for r in decode_positions(data)]
     assert len(got) == 51
+
+
+@pytest.mark.skipif(pgcopy.pack_rows is None, reason="C accelerator not built")
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(
+    st.sampled_from(["T-1", "864000000000001", "ÜNI-ü", ""]),
+    st.lists(st.builds(
+        Fix,
+        time=st.one_of(st.datetimes(min_value=datetime(1970, 1, 1), timezones=st.just(UTC)),
+                       st.datetimes(min_value=datetime(1970, 1, 1)),
+                       st.datetimes(min_value=datetime(1970, 1, 1),
+                                    timezones=st.just(timezone(timedelta(hours=8))))),
+        lat=st.one_of(st.floats(-91, 91), st.floats(), st.integers(-90, 90)),
+        lon=st.one_of(st.floats(-181, 181), st.integers(-180, 180)),
+        speed_kn=_optional_float, course=_optional_float, alt_m=_optional_float,
+        sats=_optional_int, hdop=_optional_float, fix_quality=_optional_int),
+        max_size=6)), max_size=4))
+def test_the_c_rows_are_the_python_rows(chunks: list) -> None:
+    """The C encoder (pack_rows) gives the bytes and counts of the Python one for any values:
+    plain rows it packs itself, anything else goes the Python way."""
+    data = [(tid, RECEIVED, fs) for tid, fs in chunks]
+    c_stats, py_stats = EncodeStats(), EncodeStats()
+    with_c = encode_positions(data, c_stats)
+    saved, pgcopy.pack_rows = pgcopy.pack_rows, None
+    try:
+        pure = encode_positions(data, py_stats)
+    finally:
+        pgcopy.pack_rows = saved
+    assert with_c == pure and c_stats == py_stats
+
+
+def test_plain_rows_take_the_c_path() -> None:
+    if pgcopy.pack_rows is None:
+        pytest.skip("C accelerator not built")
+    assert pgcopy.pack_rows(b"T-1", 5, fixes(3)) is not None
+    assert pgcopy.pack_rows(b"T-1", 5, [Fix(time=BASE, lat=1.0, lon=2.0)]) is None

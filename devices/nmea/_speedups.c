@@ -20,6 +20,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <datetime.h>
 #include <math.h>
 #include <string.h>
 
@@ -661,7 +662,32 @@ static PyObject *configure(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* at_ms(midnight, ms): midnight + timedelta(milliseconds=ms), built from the fields at once,
+ * for a datetime at 00:00:00 and 0 <= ms < one day (every epoch's case); None otherwise, and
+ * the caller adds in Python. */
+static PyObject *at_ms(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "at_ms(midnight: datetime, ms: int)");
+        return NULL;
+    }
+    PyObject *mid = args[0];
+    if (!PyDateTime_CheckExact(mid) || PyDateTime_DATE_GET_HOUR(mid) ||
+        PyDateTime_DATE_GET_MINUTE(mid) || PyDateTime_DATE_GET_SECOND(mid) ||
+        PyDateTime_DATE_GET_MICROSECOND(mid) || !PyLong_CheckExact(args[1]))
+        Py_RETURN_NONE;
+    int overflow = 0;
+    long ms = PyLong_AsLongAndOverflow(args[1], &overflow);
+    if (ms == -1 && PyErr_Occurred()) return NULL;
+    if (overflow || ms < 0 || ms >= 86400000L) Py_RETURN_NONE;
+    return PyDateTimeAPI->DateTime_FromDateAndTime(
+        PyDateTime_GET_YEAR(mid), PyDateTime_GET_MONTH(mid), PyDateTime_GET_DAY(mid),
+        (int)(ms / 3600000L), (int)(ms / 60000L % 60), (int)(ms / 1000L % 60),
+        (int)(ms % 1000L) * 1000, PyDateTime_DATE_GET_TZINFO(mid), PyDateTimeAPI->DateTimeType);
+}
+
 static PyMethodDef methods[] = {
+    {"at_ms", (PyCFunction)(void (*)(void))at_ms, METH_FASTCALL,
+     "at_ms(midnight, ms) -> midnight + timedelta(milliseconds=ms), or None"},
     {"parse_body", (PyCFunction)(void (*)(void))parse_body, METH_FASTCALL,
      "parse_body(body, require_checksum=False): see devices.nmea.sentences.parse_body"},
     {"make_fix", (PyCFunction)(void (*)(void))make_fix, METH_FASTCALL,
@@ -680,6 +706,8 @@ static struct PyModuleDef module_def = {
 };
 
 PyMODINIT_FUNC PyInit__speedups(void) {
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) return NULL;
     s_rmc = PyUnicode_InternFromString("RMC");
     s_gga = PyUnicode_InternFromString("GGA");
     s_gsa = PyUnicode_InternFromString("GSA");

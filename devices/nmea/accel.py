@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from datetime import datetime
 
 from devices.nmea import sentences
 from devices.nmea.errors import Reject
@@ -29,6 +30,8 @@ parse_body = pure_parse_body
 #: the C version is a builtin taking the same positional fields
 make_fix: Callable[..., Fix] = Fix
 split_parse: Callable[[bytes, int, bool, bool], tuple[list, bytes, bool]] | None = None
+#: midnight + timedelta(milliseconds=ms) built at once (C only), or None: the caller adds
+at_ms: Callable[[datetime, int], datetime | None] | None = None
 ACCELERATED = False
 _speedups = None
 
@@ -44,7 +47,8 @@ if os.environ.get(PURE_ENV, "") in ("", "0"):
         parse_body = _speedups.parse_body
         make_fix = _speedups.make_fix
         split_parse = _speedups.split_parse
+        at_ms = _speedups.at_ms
         ACCELERATED = True
 
 __all__ = ["ACCELERATED", "PURE_ENV", "make_fix", "parse_body", "pure_parse_body",
-           "split_parse"]
+           "split_parse", "at_ms"]

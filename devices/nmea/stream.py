@@ -104,6 +104,7 @@ class NmeaStream:
         self.rejected = 0
         self._parse = accel.parse_body
         self._split = accel.split_parse
+        self._at_ms = accel.at_ms
         self._make_fix = accel.make_fix
         self._buf = b""
         self._discarding = False  # inside an overlong line: drop bytes until the next line end
@@ -330,7 +331,10 @@ class NmeaStream:
         midnight = self._midnight
         if midnight is None:
             midnight = self._midnight = datetime.fromordinal(self._day).replace(tzinfo=UTC)
-        when = midnight + timedelta(0, 0, 0, ms)
+        at_ms = self._at_ms
+        when = at_ms(midnight, ms) if at_ms is not None else None
+        if when is None:
+            when = midnight + timedelta(0, 0, 0, ms)
         if ep.valid and ep.lat is not None and ep.lon is not None:
             self.stats.fixes += 1
             out.append(self._make_fix(when, ep.lat, ep.lon, ep.speed, ep.course, ep.alt,

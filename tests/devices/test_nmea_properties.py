@@ -4,7 +4,7 @@ the chunking, C and pure paths give the same records, and decode(encode(fix)) ==
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ def _run(data: bytes, cuts: list[int], *, eager: bool, pure: bool = False,
     if pure:
         stream._parse = accel.pure_parse_body
         stream._split = None
+        stream._at_ms = None
         stream._make_fix = Fix
     out = []
     start = 0
@@ -108,6 +109,24 @@ def test_c_and_pure_framing_agree_on_any_chunking_and_line_limit(
     and refusals, with overlong lines cut anywhere across chunks."""
     assert _run(data, cuts, eager=eager, max_line=max_line) == \
         _run(data, cuts, eager=eager, pure=True, max_line=max_line)
+
+
+@pytest.mark.skipif(not accel.ACCELERATED, reason="C accelerator not built")
+@SETTINGS
+@given(st.datetimes(timezones=st.sampled_from([UTC, None, timezone(timedelta(hours=8))])),
+       st.one_of(st.integers(0, 86_400_000), st.integers(-10, 10**12)), st.booleans())
+def test_c_epoch_times_are_pythons(day: datetime, ms: int, at_midnight: bool) -> None:
+    """``at_ms`` builds midnight + ms at once, or says None (the caller adds in Python)."""
+    assert accel.at_ms is not None
+    midnight = day.replace(hour=0, minute=0, second=0, microsecond=0) if at_midnight else day
+    plain = midnight.time() == datetime.min.time() and 0 <= ms < 86_400_000
+    got = accel.at_ms(midnight, ms)
+    if got is None:
+        assert not plain  # it declines only what it does not build
+        return
+    assert plain
+    want = midnight + timedelta(milliseconds=ms)
+    assert got == want and got.tzinfo is want.tzinfo and got.fold == want.fold == 0
 
 
 @pytest.mark.skipif(not accel.ACCELERATED, reason="C accelerator not built")

@@ -44,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -195,8 +196,11 @@ class GatewayProcess:
     read on a thread for the whole run, so a chatty gateway never blocks on a full pipe."""
 
     def __init__(self, db_url: str, spool: Path, transport_args: list[str]) -> None:
+        #: its /metrics, read for the ingest queue's depth during the run (QueueWatch)
+        self.metrics_port = free_port()
         self.argv = [sys.executable, "-m", "fieldgate", "-v", "gateway", "--db", db_url,
-                     "--spool-dir", str(spool), *transport_args]
+                     "--spool-dir", str(spool), "--metrics", f"127.0.0.1:{self.metrics_port}",
+                     *transport_args]
         self.ready_marks = ["gateway running"]
         if "--mqtt" in transport_args:
             self.ready_marks.append("MQTT subscribed")
@@ -222,12 +226,6 @@ class GatewayProcess:
             raise RuntimeError(f"the gateway did not start: {self.argv}\n"
                                + "".join(self.log[-20:]))
         return self
-
-    def cpu_seconds(self) -> float:
-        assert self.proc is not None
-        with open(f"/proc/{self.proc.pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def __exit__(self, *exc: object) -> None:
         assert self.proc is not None
@@ -305,6 +303,59 @@ class CpuSplit:
         return parts
 
 
+QUEUE_METRIC = "fieldgate_telemetry_queue_rows"
+
+
+def _queue_rows(port: int) -> float | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
+            for line in answer.read().decode().splitlines():
+                if line.startswith(QUEUE_METRIC + " "):
+                    return float(line.rsplit(" ", 1)[1])
+    except OSError:
+        return None
+    return None
+
+
+class QueueWatch:
+    """The gateways' ingest queues (fixes held in memory, not yet written) every 0.25 s of a
+    run: a queue at its bound means the gateway waits for the database writer, an empty one
+    that the writer waits for the gateway (issue 9 §4)."""
+
+    def __init__(self, gateways: list[GatewayProcess], bound: int = 100_000) -> None:
+        self.ports = [gw.metrics_port for gw in gateways]
+        self.bound = bound
+        self.samples: list[float] = []
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            for port in self.ports:
+                rows = await asyncio.to_thread(_queue_rows, port)
+                if rows is not None:
+                    self.samples.append(rows)
+            await asyncio.sleep(0.25)
+
+    async def __aenter__(self) -> QueueWatch:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "ingest queue: no samples"
+        full = sum(1 for s in self.samples if s >= 0.9 * self.bound) / len(self.samples)
+        ordered = sorted(self.samples)
+        return (f"ingest queue (bound {self.bound:,} fixes): median "
+                f"{ordered[len(ordered) // 2]:,.0f}, within 10 % of the bound in "
+                f"{100 * full:.0f} % of {len(ordered)} samples")
+
+
 async def wait_committed(url: str, n: int, timeout: float) -> float:
     """perf_counter() when ``positions`` holds ``n`` rows (raises after ``timeout``).
 
@@ -334,16 +385,13 @@ async def run_tcp(url: str, plan: LoadPlan, n: int, work: Path) -> dict:
     reset(url)
     port = free_port()
     with GatewayProcess(url, work / "spool-tcp", ["--tcp", f"127.0.0.1:{port}"]) as gw:
-        cpu0 = gw.cpu_seconds()
-        with CpuSplit([gw]) as split:
-            started = time.perf_counter()
-            sender = asyncio.create_task(send_tcp(plan, "127.0.0.1", port))
-            done = await wait_committed(url, n, timeout=TIMEOUT)
+        async with QueueWatch([gw]) as queue:
+            with CpuSplit([gw]) as split:
+                started = time.perf_counter()
+                sender = asyncio.create_task(send_tcp(plan, "127.0.0.1", port))
+                done = await wait_committed(url, n, timeout=TIMEOUT)
         await sender
-        cpu = gw.cpu_seconds() - cpu0
-    seconds = done - started
-    return {"rate": n / seconds, "seconds": seconds, "gateway_cpu": cpu / seconds,
-            "split": split.cores(), "count_ms": count_ms(url)}
+    return _result(n, done - started, split, queue, url)
 
 
 async def run_binary(protocol: str, url: str, streams: list[bytes], n: int,
@@ -352,16 +400,13 @@ async def run_binary(protocol: str, url: str, streams: list[bytes], n: int,
     port = free_port()
     with GatewayProcess(url, work / f"spool-{protocol}",
                         [f"--{protocol}", f"127.0.0.1:{port}"]) as gw:
-        cpu0 = gw.cpu_seconds()
-        with CpuSplit([gw]) as split:
-            started = time.perf_counter()
-            sender = asyncio.create_task(send_binary(streams, "127.0.0.1", port))
-            done = await wait_committed(url, n, timeout=TIMEOUT)
+        async with QueueWatch([gw]) as queue:
+            with CpuSplit([gw]) as split:
+                started = time.perf_counter()
+                sender = asyncio.create_task(send_binary(streams, "127.0.0.1", port))
+                done = await wait_committed(url, n, timeout=TIMEOUT)
         await sender
-        cpu = gw.cpu_seconds() - cpu0
-    seconds = done - started
-    return {"rate": n / seconds, "seconds": seconds, "gateway_cpu": cpu / seconds,
-            "split": split.cores(), "count_ms": count_ms(url)}
+    return _result(n, done - started, split, queue, url)
 
 
 async def run_mqtt(url: str, plan: LoadPlan, n: int, work: Path, epochs: int,
@@ -379,24 +424,28 @@ async def run_mqtt(url: str, plan: LoadPlan, n: int, work: Path, epochs: int,
         with contextlib.ExitStack() as stack:
             procs = [stack.enter_context(GatewayProcess(url, work / f"spool-mqtt-{i}", args))
                      for i in range(gateways)]
-            cpu0 = sum(gw.cpu_seconds() for gw in procs)
-            with CpuSplit(procs) as split:
-                started = time.perf_counter()
-                sender = asyncio.create_task(send_mqtt(plan, broker.host, broker.port, qos=1,
-                                                       connections=4,
-                                                       epochs_per_message=epochs))
-                done = await wait_committed(url, n, timeout=TIMEOUT)
+            async with QueueWatch(procs) as queue:
+                with CpuSplit(procs) as split:
+                    started = time.perf_counter()
+                    sender = asyncio.create_task(send_mqtt(
+                        plan, broker.host, broker.port, qos=1, connections=4,
+                        epochs_per_message=epochs))
+                    done = await wait_committed(url, n, timeout=TIMEOUT)
             await sender
-            cpu = sum(gw.cpu_seconds() for gw in procs) - cpu0
     finally:
         broker.close()
-    seconds = done - started
-    return {"rate": n / seconds, "seconds": seconds, "gateway_cpu": cpu / seconds,
-            "split": split.cores(), "count_ms": count_ms(url)}
+    return _result(n, done - started, split, queue, url)
+
+
+def _result(n: int, seconds: float, split: CpuSplit, queue: QueueWatch, url: str) -> dict:
+    cores = split.cores()
+    return {"rate": n / seconds, "seconds": seconds, "gateway_cpu": cores["gateway"],
+            "split": cores, "queue": queue.summary(), "count_ms": count_ms(url)}
 
 
 def count_ms(url: str) -> float:
-    """How long the clock's ``count(*)`` takes on the full table (it polls every 20 ms)."""
+    """How long the clock's ``count(*)`` takes on the full table (``wait_committed`` polls
+    every four times that, at least every 20 ms)."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT count(*) FROM positions")  # warm
         started = time.perf_counter()
@@ -474,6 +523,7 @@ def main(argv: list[str]) -> int:
             parts = " · ".join(f"{k} {v:.2f}" for k, v in r["split"].items())
             print(f"        CPU in cores: {parts}; the clock's count(*) on the full table "
                   f"{r['count_ms']:.1f} ms (polled every 4 counts' time, at least 20 ms)")
+            print(f"        {r['queue']}")
     finally:
         with psycopg.connect(args.pg, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -32,6 +32,12 @@ PG_ADMIN_URL = os.environ.get(
 UNAVAILABLE: list[str] = []
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without any FIELDGATE_ setting: a ``fieldgate`` child
+    process takes its settings from its command line only."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+
+
 def unavailable(what: str, why: str) -> None:
     """Skip (or, under CI, fail) the calling test because a real server is missing."""
     message = f"*** {what} NOT AVAILABLE ({why}): its test suite is SKIPPED ***"

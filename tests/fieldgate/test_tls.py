@@ -31,17 +31,13 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
-
-
 @pytest.mark.parametrize("command", [["api"], ["serve", "--tcp", "127.0.0.1:0"]])
 def test_https_with_the_given_certificate(command: list[str], sqlite_db: DatabaseURL,
                                           certificate: tuple[Path, Path],
                                           tmp_path: Path) -> None:
     cert, key = certificate
     port = free_port()
-    env = {**_env(), "FIELDGATE_SPOOL_DIR": str(tmp_path / "spool")}
+    env = {**servers.clean_env(), "FIELDGATE_SPOOL_DIR": str(tmp_path / "spool")}
     proc = subprocess.Popen([sys.executable, "-m", "fieldgate", *command, "--db", str(sqlite_db),
                              "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -92,7 +92,7 @@ def test_config_errors_are_gateway_errors() -> None:
 def test_the_command_ingests_over_tcp_and_stops_cleanly(db: DatabaseURL, tmp_path: Path) -> None:
     register(db, "CLI1")
     tcp_port, metrics_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+    env = servers.clean_env()
     env.update(FIELDGATE_DB=str(db), FIELDGATE_TCP="127.0.0.1:1",  # the flag below wins
                FIELDGATE_SPOOL_DIR=str(tmp_path / "spool"))
     proc = subprocess.Popen(
@@ -160,7 +160,7 @@ def test_the_command_answers_jt808_terminals_and_stores_their_fixes(db: Database
 
     register(db, "13955550001")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+    env = servers.clean_env()
     env.update(FIELDGATE_DB=str(db), FIELDGATE_JT808=f"127.0.0.1:{port}",
                FIELDGATE_SPOOL_DIR=str(tmp_path / "spool"))
     proc = subprocess.Popen([sys.executable, "-m", "fieldgate", "gateway"], env=env,
@@ -198,7 +198,7 @@ def test_a_command_from_the_command_line_reaches_a_jt808_terminal(db: DatabaseUR
     phone = "13955550002"
     assert main(["terminals", "add", phone, "--db", str(db)]) == 0
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+    env = servers.clean_env()
     env.update(FIELDGATE_DB=str(db), FIELDGATE_JT808=f"127.0.0.1:{port}",
                FIELDGATE_SPOOL_DIR=str(tmp_path / "spool"))
     proc = subprocess.Popen([sys.executable, "-m", "fieldgate", "gateway"], env=env,

@@ -30,7 +30,7 @@ def no_fix_epoch() -> bytes:
 def test_the_gateway_command_opens_faults_with_its_flags(db: DatabaseURL, tmp_path: Path) -> None:
     dbutil.add_terminal(db, "CMD1")
     port, metrics_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+    env = servers.clean_env()
     env.update(FIELDGATE_DB=str(db), FIELDGATE_SPOOL_DIR=str(tmp_path / "spool"),
                FIELDGATE_OFFLINE_AFTER="3600")  # a variable, next to the flags below
     proc = subprocess.Popen(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import subprocess
@@ -29,6 +28,7 @@ from devices.nmea import encode
 from devices.records import Fix
 from fieldgate.dburl import DatabaseURL
 from fieldservice.roles import Role
+from tests import servers
 from tests.fieldservice.factories import (
     Staff,
     act,
@@ -46,7 +46,7 @@ FAULT_WITHIN = 12.0
 
 
 def _env(db: DatabaseURL, spool: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+    env = servers.clean_env()
     env.update(FIELDGATE_DB=str(db), FIELDGATE_SPOOL_DIR=str(spool),
                FIELDGATE_OFFLINE_AFTER="3600")
     return env

@@ -14,7 +14,6 @@ that the gateway had not read when it died (the protocol has no acknowledgement)
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -41,7 +40,7 @@ def start_gateway(db: DatabaseURL, spool: Path) -> tuple[subprocess.Popen[str], 
     if count(db, "terminals") < 5 + len(TERMINALS):
         register(db, *TERMINALS)
     tcp, metrics = servers.free_port(), servers.free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
+    env = servers.clean_env()
     # its log goes to a file: a pipe nobody reads would stall a gateway that logs retries
     with open(spool.parent / f"gateway-{tcp}.log", "w") as log:
         proc = subprocess.Popen(

@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from gateway.config import GatewayConfig, TcpConfig
 from telemetry.config import IngestConfig
 from tests import servers
 from tests.fieldservice.factories import FAST_HASHING
+from tests.waiting import eventually
 
 _plates = itertools.count(10001)
 CHROMIUM = os.environ.get("FIELDGATE_CHROMIUM", "/usr/bin/chromium")
@@ -72,6 +73,17 @@ class Desk:
         r = httpx.request(method, f"{self.base}{path}", headers=self.headers(role), **kwargs)
         assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
         return r.json()
+
+    async def fleet_terminal(self, terminal_id: str, what: str,
+                             having: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+        """The terminal as the fleet API shows it, once ``having`` holds for it (the writer
+        stores latest states on its own interval)."""
+        def seen() -> dict[str, Any] | None:
+            terminals = self.call("GET", "/api/fleet/terminals", Role.DISPATCHER)["terminals"]
+            return next((t for t in terminals
+                         if t["terminal_id"] == terminal_id and having(t)), None)
+
+        return await eventually(seen, what=what)
 
     def act(self, order: dict[str, Any], action: str, role: Role, **body: Any) -> Any:
         return self.call("POST", f"/api/work-orders/{order['id']}/{action}", role,

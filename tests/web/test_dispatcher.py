@@ -9,7 +9,6 @@ import asyncio
 from typing import Any
 
 from fieldservice.roles import Role
-from tests.waiting import eventually
 from tests.web.conftest import (
     LANDSCAPE,
     ON_BOTH_DATABASES,
@@ -29,9 +28,7 @@ async def test_board_live_map_track_and_assignment(site: Desk, tablet: Any) -> N
     waiting = site.repair_order(priority="urgent", assign_to=None, company="Silk Road Freight")
     for step, ago in enumerate((120, 60, 0)):
         await report(site.nmea_port, TID, seconds_ago=ago, north=step * 0.004)
-    await eventually(lambda: any(t["terminal_id"] == TID and t["last_fix"] for t in site.call(
-        "GET", "/api/fleet/terminals", Role.DISPATCHER)["terminals"]),
-        what="the terminal's latest fix")
+    await site.fleet_terminal(TID, "the terminal's latest fix", lambda t: t["last_fix"])
 
     page = tablet
     await page.set_viewport_size(LANDSCAPE)
@@ -112,9 +109,7 @@ async def test_the_map_shows_what_a_jt808_terminal_says_about_itself(
         while serial not in device.traffic.acknowledged:
             device.receive(await reader.read(4096))
     writer.close()
-    await eventually(lambda: any(t["terminal_id"] == phone and t["alarms"] for t in site.call(
-        "GET", "/api/fleet/terminals", Role.DISPATCHER)["terminals"]),
-        what="the terminal's latest state")
+    await site.fleet_terminal(phone, "the terminal's latest state", lambda t: t["alarms"])
 
     page = tablet
     await page.set_viewport_size(LANDSCAPE)

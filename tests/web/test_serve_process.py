@@ -8,7 +8,7 @@ reloading, and the repair ticket the fault opened. On PostgreSQL and on SQLite."
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,16 +35,13 @@ TID = PREFIX + "0001"
 
 
 def fieldgate(*argv: str, log: Path | None = None) -> subprocess.Popen[str]:
-    """``fieldgate ARGV`` as its own process, with none of the caller's FIELDGATE_ settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDGATE_")}
-    out = open(log, "w") if log else subprocess.PIPE  # noqa: SIM115 - closed by the process
-    try:
-        return subprocess.Popen([sys.executable, "-m", "fieldgate", *argv], env=env,
-                                stdout=subprocess.DEVNULL if log else subprocess.PIPE,
-                                stderr=out, text=True)
-    finally:
-        if log:
-            out.close()  # type: ignore[union-attr]
+    """``fieldgate ARGV`` as its own process, with none of the caller's FIELDGATE_ settings;
+    its stderr goes to ``log`` (a pipe nobody reads would stall a chatty server), else is
+    read by ``communicate``."""
+    with open(log, "w") if log else contextlib.nullcontext(subprocess.PIPE) as err:
+        return subprocess.Popen([sys.executable, "-m", "fieldgate", *argv],
+                                env=servers.clean_env(), text=True, stderr=err,
+                                stdout=subprocess.DEVNULL if log else subprocess.PIPE)
 
 
 def run(*argv: str) -> str:
@@ -127,7 +124,7 @@ async def test_installed_by_the_first_fix_then_offline_on_the_board(
         await installer.locator('button[data-action="complete"]:not([disabled])').click()
         await installer.get_by_text("Done: Complete.").wait_for()
         assert await no_horizontal_scroll(installer)
-        out, err = await asyncio.to_thread(simulator.communicate, timeout=60)
+        _, err = await asyncio.to_thread(simulator.communicate, timeout=60)
     finally:
         if simulator.poll() is None:
             simulator.kill()

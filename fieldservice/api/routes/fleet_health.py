@@ -398,10 +398,12 @@ def _feed_item(row: FaultEventRow) -> dict[str, Any]:
             "last_fix": evidence.get("last_fix")}
 
 
+_PROCESSED_KEYS = ("id", "terminal_id", "rule", "kind", "processed_at", "outcome")
+
+
 def _processed_item(row: FaultEventRow) -> dict[str, Any]:
-    processed_at = row.processed_at.isoformat().replace("+00:00", "Z") if row.processed_at else None
-    return {"id": row.id, "terminal_id": row.terminal_id, "rule": row.rule, "kind": row.kind,
-            "processed_at": processed_at, "outcome": row.outcome}
+    whole = row.as_json()
+    return {key: whole[key] for key in _PROCESSED_KEYS}
 
 
 def _aware(value: datetime) -> datetime:

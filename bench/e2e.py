@@ -141,7 +141,7 @@ def binary_rows_csv(protocol: str, ids: list[str], streams: list[bytes], path: P
         out = csv.writer(fh)
         for tid, data in zip(ids, streams, strict=True):
             proto = PROTOCOLS[protocol]
-            for f in proto.stream(None, None, proto.limit).feed(data):
+            for f in proto.stream(None, None, proto.limit, None).feed(data):
                 if isinstance(f, Fix):
                     out.writerow((tid, f.time.isoformat(), f.lat, f.lon, f.speed_kn,
                                   f.course, f.alt_m, f.sats, f.hdop, f.fix_quality, received))

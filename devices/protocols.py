@@ -20,6 +20,9 @@ from devices.jt808 import Jt808Stream
 from devices.nmea import MAX_LINE, DecodeStats, NmeaStream
 from devices.records import Record
 
+#: a terminal's model by its id (None: not known)
+ModelOf = Callable[[str], str | None]
+
 
 class ProtocolStream(Protocol):
     """One connection's decoder: bytes in, records out, replies queued for the terminal."""
@@ -56,20 +59,25 @@ class WireProtocol:
     title: str
     binary: bool  #: frames, not lines (``fieldgate decode`` reads hex text for these too)
     limit: int  #: default longest line or frame, bytes
-    #: a stream for one connection: (stats to add to, terminal known from outside, limit)
-    stream: Callable[[DecodeStats | None, str | None, int], ProtocolStream]
+    #: a stream for one connection: (stats to add to, terminal known from outside, limit,
+    #: the model of a terminal by its id: the registry's, for protocols whose layouts differ
+    #: by model (GT06); the others do not ask)
+    stream: Callable[[DecodeStats | None, str | None, int, ModelOf | None], ProtocolStream]
 
 
-def _nmea(stats: DecodeStats | None, terminal: str | None, limit: int) -> NmeaStream:
+def _nmea(stats: DecodeStats | None, terminal: str | None, limit: int,
+          _model_of: ModelOf | None) -> NmeaStream:
     return NmeaStream(eager=True, max_line=limit, stats=stats, terminal=terminal)
 
 
-def _jt808(stats: DecodeStats | None, terminal: str | None, limit: int) -> Jt808Stream:
+def _jt808(stats: DecodeStats | None, terminal: str | None, limit: int,
+           _model_of: ModelOf | None) -> Jt808Stream:
     return Jt808Stream(stats=stats, terminal=terminal, max_frame=limit)
 
 
-def _gt06(stats: DecodeStats | None, terminal: str | None, limit: int) -> Gt06Stream:
-    return Gt06Stream(stats=stats, terminal=terminal, max_frame=limit)
+def _gt06(stats: DecodeStats | None, terminal: str | None, limit: int,
+          model_of: ModelOf | None) -> Gt06Stream:
+    return Gt06Stream(stats=stats, terminal=terminal, max_frame=limit, model_of=model_of)
 
 
 NMEA = WireProtocol("nmea", "NMEA 0183", False, MAX_LINE, _nmea)

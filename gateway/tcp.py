@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from devices.commands import CommandAnswer
-from devices.protocols import PROTOCOLS, ProtocolStream
+from devices.protocols import PROTOCOLS, ModelOf, ProtocolStream
 from gateway.config import TcpConfig
 from gateway.connection import StreamConnection
 from gateway.metrics import TransportMetrics
@@ -60,6 +60,9 @@ class TcpServer:
         self.durable: Callable[[], Awaitable[None]] | None = (
             getattr(sink, "durable", None) if PROTOCOLS[config.protocol].binary else None)
         self.wire = PROTOCOLS[config.protocol]
+        #: a terminal's model by its id, for decoders whose layouts differ by model (GT06): the
+        #: sink's ``model_of`` (the health monitor's registry directory), when it has one
+        self.model_of: ModelOf | None = getattr(sink, "model_of", None)
         #: the transport label of sessions and metrics: ``tcp`` for NMEA, else the protocol
         self.kind: str = Transport.TCP if config.protocol == "nmea" else config.protocol
         self.metrics = metrics or TransportMetrics(self.kind)
@@ -134,7 +137,7 @@ class TcpServer:
     # -- ConnectionOwner -------------------------------------------------------------------
 
     def new_stream(self, terminal: str | None) -> ProtocolStream:
-        return self.wire.stream(None, terminal, self.max_line)
+        return self.wire.stream(None, terminal, self.max_line, self.model_of)
 
     def command_answered(self, command_id: int, answer: CommandAnswer) -> None:
         if self.on_answer is not None:

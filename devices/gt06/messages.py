@@ -29,11 +29,14 @@ class Proto(enum.IntEnum):
     STRING_REPLY_LONG = 0x21  #: the same in a ``79 79`` frame
     GPS_LBS_2 = 0x22  #: GPS, LBS, ACC, upload mode
     HEARTBEAT = 0x23
+    GPS_LBS_DRIVER = 0x25  #: NT and XT models: the 0x22 layout with a driver card read
     ALARM_2 = 0x26
     ALARM_3 = 0x27
     GPS_LBS_4 = 0x2D
     GPS_LBS_5 = 0x31
-    ALARM_4 = 0x32
+    ALARM_4 = 0x32  #: in a ``78 78`` frame; in a ``79 79`` frame: AZ735_GPS
+    AZ735_ALARM = 0x33  #: AZ735, ``79 79`` frames only
+    X1_GPS = 0x34  #: X1: a data and alarm word, then the GPS block
     GPS_LBS_3 = 0x37
     TIME_REQUEST = 0x8A
     INFO = 0x94
@@ -49,6 +52,17 @@ LOCATION_PROTOCOLS = frozenset({
     Proto.GPS, Proto.GPS_LBS_6, Proto.GPS_LBS, Proto.GPS_LBS_2, Proto.GPS_LBS_3, Proto.GPS_LBS_4,
     Proto.GPS_LBS_5, Proto.GPS_PHONE, Proto.GPS_LBS_EXTEND, Proto.GPS_4G, Proto.ALARM,
     Proto.ALARM_2, Proto.ALARM_3, Proto.ALARM_4, Proto.FENCE_SINGLE, Proto.FENCE_MULTI})
+#: AZ735 reports (``79 79`` frames): GPS block with a length byte after its time
+AZ735_PROTOCOLS = frozenset({Proto.ALARM_4, Proto.AZ735_ALARM})
+#: an X1 0x34 of this length byte is an SL4X cell-tower report, not a GPS one
+SL4X_LBS_LENGTH = 0x37
+
+#: models whose 0x22 (and 0x25) report leads with a location source byte, the IMEI and the
+#: terminal's own time, and carries its status (power in 0.01 V, backup battery in 0.1 V)
+NT_MODELS = frozenset({"NT11", "NT20", "NT26", "NT40", "NT46", "VL100", "XT40"})
+#: models whose 0x12 report leads with the IMEI
+IMEI_FIRST_MODELS = frozenset({"QH302R"})
+
 #: messages whose GPS block is followed by an LBS block with a length byte, then the terminal
 #: information, voltage level, GSM signal and alarm bytes
 STATUS_PROTOCOLS = frozenset({Proto.ALARM, Proto.ALARM_2, Proto.ALARM_3, Proto.ALARM_4})

@@ -9,6 +9,13 @@ and attached to the following location packets, which have none of their own. Lo
 and alarm packets are answered with their serial number (queued, :meth:`take_output`); the
 time request (0x8A) with the time.
 
+Some models lay out a report their own way, as Traccar knows them per device: the terminal's
+model (``model``, or ``model_of`` asked with the IMEI at login, e.g. the registry's) chooses
+the layout: NT20/XT40 family 0x22 and 0x25 reports (location source, IMEI and the terminal's
+time before the GPS block, power and backup battery voltages after it), QH302R 0x12 reports
+(the IMEI first). AZ735 reports (0x32/0x33 in ``79 79`` frames) and X1 reports (0x34) are known
+by their frame alone.
+
 Nothing here raises on input; every refusal is counted (:class:`~devices.reject.Reject`).
 """
 
@@ -21,14 +28,19 @@ from devices.commands import Command, CommandAnswer, CommandKind, UnsupportedCom
 from devices.gt06 import frame as wire
 from devices.gt06.messages import (
     ANSWERED,
+    AZ735_PROTOCOLS,
+    IMEI_FIRST_MODELS,
     KMH_PER_KNOT,
     LOCATION_PROTOCOLS,
+    NT_MODELS,
+    SL4X_LBS_LENGTH,
     STATUS_PROTOCOLS,
     Gps,
     Proto,
     decode_gps,
     decode_imei,
     decode_string_reply,
+    decode_time,
     encode_command,
     encode_time,
     status_from,
@@ -50,15 +62,22 @@ class Gt06Stream:
         terminal: a terminal id known from outside; a login names its own and wins.
         max_frame: longest frame accepted, bytes.
         clock: the time sent in answer to a time request.
+        model: the terminal's model (case does not matter), where it changes the layout.
+        model_of: the model of a terminal by its IMEI (None: unknown), asked at each login;
+            its answer wins over ``model``.
     """
 
     protocol = "gt06"
 
     def __init__(self, *, stats: DecodeStats | None = None, terminal: str | None = None,
                  max_frame: int = wire.MAX_FRAME,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 model: str | None = None,
+                 model_of: Callable[[str], str | None] | None = None) -> None:
         self.stats = stats if stats is not None else DecodeStats()
         self.terminal = terminal
+        self.model = model.upper() if model else None
+        self._model_of = model_of
         self.max_frame = max_frame
         self.sentences = 0
         self.rejected = 0
@@ -152,6 +171,23 @@ class Gt06Stream:
                 self._reject(Reject.MALFORMED)
                 return
             self.terminal = imei
+            if self._model_of is not None:
+                model = self._model_of(imei)
+                if model:
+                    self.model = model.upper()
+        elif packet.long and proto in AZ735_PROTOCOLS:
+            if not self._az735(packet, out):
+                return
+        elif proto == Proto.X1_GPS and not packet.long and len(content) + 5 != SL4X_LBS_LENGTH:
+            gps = decode_gps(content[4:])
+            if gps is None:
+                self._reject(Reject.TRUNCATED)
+                return
+            if not self._checked(gps) or not self._emit(gps, None, out):
+                return
+        elif proto in (Proto.GPS_LBS_2, Proto.GPS_LBS_DRIVER) and self.model in NT_MODELS:
+            if not self._nt(packet, out):
+                return
         elif proto in LOCATION_PROTOCOLS:
             if not self._location(packet, out):
                 return
@@ -177,19 +213,32 @@ class Gt06Stream:
         elif proto == Proto.TIME_REQUEST:
             self._send(Proto.TIME_REQUEST, encode_time(self._clock()), packet.serial)
         self._count(proto)
-        if proto in ANSWERED:
-            self._send(proto, b"", packet.serial)
+        if proto in ANSWERED or (packet.long and proto in AZ735_PROTOCOLS):
+            self._send(proto, b"", packet.serial, long=packet.long)
+
+    def _checked(self, gps: Gps) -> bool:
+        if -90.0 <= gps.lat <= 90.0 and -180.0 <= gps.lon <= 180.0:
+            return True
+        self._reject(Reject.MALFORMED)
+        return False
+
+    def _identify(self, imei_bcd: bytes) -> None:
+        """A report that carries the IMEI names its terminal when no login has."""
+        if self.terminal is None:
+            self.terminal = decode_imei(imei_bcd)
 
     def _location(self, packet: wire.Packet, out: list[Record]) -> bool:
         content = packet.content
+        proto = packet.protocol
+        if proto == Proto.GPS_LBS and self.model in IMEI_FIRST_MODELS:
+            self._identify(content[:8])
+            content = content[8:]
         gps = decode_gps(content)
         if gps is None:
             self._reject(Reject.TRUNCATED)
             return False
-        if not (-90.0 <= gps.lat <= 90.0 and -180.0 <= gps.lon <= 180.0):
-            self._reject(Reject.MALFORMED)
+        if not self._checked(gps):
             return False
-        proto = packet.protocol
         status: DeviceStatus | None = None
         if proto in STATUS_PROTOCOLS:
             # an LBS block led by its length (which counts itself), then terminal information,
@@ -203,6 +252,51 @@ class Gt06Stream:
             status = status_from(info[0], voltage_level=info[1], signal=info[2],
                                  alarm_code=info[3])
         return self._emit(gps, status, out)
+
+    def _nt(self, packet: wire.Packet, out: list[Record]) -> bool:
+        """NT/XT models' 0x22 and 0x25: location source, IMEI, the terminal's time, the GPS
+        block, a cell block led by its length, terminal information, power (0.01 V), backup
+        battery (0.1 V), GSM signal, alarm, language."""
+        content = packet.content
+        self._identify(content[1:9])
+        gps = decode_gps(content[15:])
+        if gps is None:
+            self._reject(Reject.TRUNCATED)
+            return False
+        if not self._checked(gps):
+            return False
+        rest = content[15 + Gps.SIZE:]
+        if not rest:
+            self._reject(Reject.TRUNCATED)
+            return False
+        # the cell block: MCC, MNC, LAC and a cell id of 3 bytes (4 in 0x25), then what its
+        # length says beyond 9 (Traccar reads it so; the length's own byte is not counted)
+        cell = 9 if packet.protocol == Proto.GPS_LBS_DRIVER else 8
+        info = rest[1 + cell + max(rest[0] - 9, 0):] if rest[0] else rest[1:]
+        if len(info) < 6:
+            self._reject(Reject.TRUNCATED)
+            return False
+        status = status_from(info[0], power_v=int.from_bytes(info[1:3]) / 100, signal=info[4],
+                             alarm_code=info[5], extra={"battery_v": info[3] / 10})
+        return self._emit(gps, status, out)
+
+    def _az735(self, packet: wire.Packet, out: list[Record]) -> bool:
+        """AZ735 0x32 (report) and 0x33 (alarm) in ``79 79`` frames: the time, a length byte
+        (0: no GPS fix in this report), the rest of the GPS block; cell, Wi-Fi and extension
+        blocks follow, which fieldgate does not keep."""
+        content = packet.content
+        if len(content) < 7:
+            self._reject(Reject.TRUNCATED)
+            return False
+        if content[6] == 0:
+            out.append(NoFix(decode_time(content[:6]), None, self.terminal, None))
+            self.stats.no_fixes += 1
+            return True
+        gps = decode_gps(content[:6] + content[7:])
+        if gps is None:
+            self._reject(Reject.TRUNCATED)
+            return False
+        return self._checked(gps) and self._emit(gps, None, out)
 
     def _emit(self, gps: Gps, status: DeviceStatus | None, out: list[Record]) -> bool:
         if gps.positioned and gps.time is not None:
@@ -228,8 +322,8 @@ class Gt06Stream:
         self.rejected += 1
         self.stats.reject(reason)
 
-    def _send(self, proto: int, content: bytes, serial: int) -> None:
-        self._out += wire.build(proto, content, serial)
+    def _send(self, proto: int, content: bytes, serial: int, *, long: bool = False) -> None:
+        self._out += wire.build(proto, content, serial, long=long)
 
     def send_command(self, command: Command, ref: int) -> tuple[int, bytes]:
         """The 0x80 frame of ``command``, carrying ``ref`` as its server flag (the terminal's

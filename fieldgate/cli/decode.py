@@ -4,10 +4,11 @@ Reads each file (``-`` is standard input) in chunks as terminals wrote it: junk,
 any talker. NMEA by default: sentences of one navigation epoch are merged into one fix
 (devices.nmea). ``--protocol jt808`` or ``gt06`` reads those frames, as binary or, with ``--hex``,
 as hex text (one or more frames per line, ``#`` comments and spaces ignored); their fixes carry the
-terminal id and a ``status`` object (alarms, ACC, mileage...). Fixes go to stdout as JSON lines,
-flushed after every chunk so that ``tail -f capture | fieldgate decode -`` shows them as they
-come; the counts of sentences or messages read and rejected (by reason) go to stderr at the end.
-Exit status 0 whatever the content; 1 when a file could not be read.
+terminal id and a ``status`` object (alarms, ACC, mileage...); ``--model`` names the GT06
+terminals' model where their reports differ by model (NT20, XT40, QH302R). Fixes go to stdout
+as JSON lines, flushed after every chunk so that ``tail -f capture | fieldgate decode -`` shows
+them as they come; the counts of sentences or messages read and rejected (by reason) go to
+stderr at the end. Exit status 0 whatever the content; 1 when a file could not be read.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import BinaryIO
 
+from devices.gt06 import Gt06Stream
 from devices.nmea import MAX_LINE, DecodeStats, NmeaStream
 from devices.protocols import PROTOCOLS, ProtocolStream
 from devices.records import Fix, Record
@@ -40,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--hex", action="store_true",
                         help="the capture is hex text (binary protocols): spaces, line breaks "
                              "and # comments ignored")
+    parser.add_argument("--model", metavar="MODEL", default=None,
+                        help="the terminals' model, where the protocol's layouts differ by "
+                             "model (GT06: NT20, XT40, QH302R...)")
     parser.add_argument("--eager", action="store_true",
                         help="emit each epoch as soon as the receiver's learnt last sentence "
                              "arrives instead of when the next epoch starts (live streams)")
@@ -52,15 +57,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def decode_reader(reader: BinaryIO, emit: Callable[[list[Record]], None], *, stats: DecodeStats,
                   eager: bool = False, require_checksum: bool = False,
-                  max_line: int = MAX_LINE, protocol: str = "nmea", hex: bool = False) -> None:
+                  max_line: int = MAX_LINE, protocol: str = "nmea", hex: bool = False,
+                  model: str | None = None) -> None:
     """Decode one capture chunk by chunk, handing each chunk's records to ``emit``."""
     stream: ProtocolStream
     if protocol == "nmea":
         stream = NmeaStream(eager=eager, require_checksum=require_checksum, max_line=max_line,
                             stats=stats)
+    elif model is not None:  # checked by run(): GT06 is the protocol whose layouts differ
+        stream = Gt06Stream(stats=stats, model=model)
     else:
         wire = PROTOCOLS[protocol]
-        stream = wire.stream(stats, None, wire.limit)
+        stream = wire.stream(stats, None, wire.limit, None)
     if hex:
         for line in reader:
             text = line.split(b"#", 1)[0].translate(None, b" \t\r\n")
@@ -135,8 +143,13 @@ def run(args: argparse.Namespace) -> int:
         from fieldgate.cli import CLIError
 
         raise CLIError("--hex is for binary protocols (--protocol jt808 or gt06)")
+    if args.model is not None and args.protocol != "gt06":
+        from fieldgate.cli import CLIError
+
+        raise CLIError("--model is for GT06 captures (--protocol gt06)")
     options = {"eager": args.eager, "require_checksum": args.require_checksum,
-               "max_line": args.max_line, "protocol": args.protocol, "hex": args.hex}
+               "max_line": args.max_line, "protocol": args.protocol, "hex": args.hex,
+               "model": args.model}
     try:
         for name in args.files:
             if name == "-":

@@ -102,6 +102,12 @@ class HealthMonitor:
                 # its stream says now, not at its next read
                 self._mark(st, now)
 
+    def model_of(self, terminal_id: str) -> str | None:
+        """The registered model of ``terminal_id`` (None: not registered, no model given, or
+        no directory read yet)."""
+        info = self._directory.get(terminal_id) if self._directory is not None else None
+        return info.model if info is not None else None
+
     def reconcile(self, open_faults: Mapping[str, Mapping[str, float]]) -> None:
         """Align trackers with the faults open in the database (terminal → rule → opened_at).
 

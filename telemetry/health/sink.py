@@ -52,6 +52,10 @@ class HealthSink:
             log.exception("health monitor failed on session_closed of %s", session.terminal_id)
         await self.inner.session_closed(session)
 
+    def model_of(self, terminal_id: str) -> str | None:
+        """The terminal's registered model (decoders whose layouts differ by model ask it)."""
+        return self.monitor.model_of(terminal_id)
+
     def __getattr__(self, name: str) -> Any:
         # anything beyond the sink contract (stats, flush, close...) is the inner sink's
         return getattr(self.inner, name)

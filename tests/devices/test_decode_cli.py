@@ -195,3 +195,20 @@ def test_gt06_capture_in_hex(capsys, tmp_path: Path) -> None:
     assert (line["time"], line["lat"], line["lon"], line["sats"], line["terminal"]) == (
         "2026-12-06T08:00:00Z", 22.5, 114.0, 9, "868120300000001")
     assert "2 messages read" in err
+
+
+def test_gt06_capture_of_a_model_with_its_own_layout(capsys, tmp_path: Path) -> None:
+    # an NT20's 0x22 report (Traccar's capture): its IMEI and time lead the GPS block
+    capture = tmp_path / "nt20.hex"
+    capture.write_text("# NT20\n78783c22010357789648774484180c06142038180c06142038cb03313ee406"
+                       "1fe98300185e090000000000000000460984284c000200000000017101d6f35d0d0a\n")
+    assert main(["decode", "--protocol", "gt06", "--hex", "--model", "nt20", str(capture)]) == 0
+    out, _ = capsys.readouterr()
+    [line] = [json.loads(x) for x in out.splitlines()]
+    assert (line["time"], line["terminal"], line["sats"]) == (
+        "2024-12-06T20:32:56Z", "357789648774484", 11)
+    assert line["status"]["power_v"] == 24.36
+    assert main(["decode", "--protocol", "gt06", "--hex", str(capture)]) == 0
+    assert capsys.readouterr().out == ""  # without the model: no position
+    assert main(["decode", "--protocol", "jt808", "--model", "NT20", str(capture)]) == 2
+    assert "--model is for GT06" in capsys.readouterr().err

@@ -156,9 +156,12 @@ def test_random_bytes_never_raise(data, chunk):
 
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from([p.value for p in Proto]), st.binary(max_size=300),
-       st.integers(0, 0xFFFF))
-def test_any_content_under_any_protocol_number_never_raises(proto, content, serial):
-    stream = Gt06Stream(terminal=IMEI)
+       st.integers(0, 0xFFFF), st.sampled_from([None, "NT20", "XT40", "QH302R"]),
+       st.sampled_from([None, IMEI]))
+def test_any_content_under_any_protocol_number_never_raises(proto, content, serial, model,
+                                                            terminal):
+    # every model's layouts, and reports whose IMEI inside names the terminal
+    stream = Gt06Stream(terminal=terminal, model=model)
     stream.feed(build(proto, content, serial))
     stream.feed(build(proto, content, serial, long=True))
     stream.flush()

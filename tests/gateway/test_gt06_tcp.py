@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import psycopg
+import pytest
 
 from devices.records import Fix, StatusReport
 from devices.status import Alarm
@@ -16,6 +20,7 @@ from gateway import Gateway, GatewayConfig, TcpConfig
 from gateway.tcp import TcpServer
 from simulators.gt06 import Gt06Device
 from telemetry import Ingest
+from telemetry.health import HealthConfig, HealthStack
 from tests.gateway.memsink import MemorySink
 from tests.gateway.test_end_to_end import ingest_config, register, stored
 from tests.waiting import eventually
@@ -88,3 +93,56 @@ async def test_gt06_terminals_into_the_database(db: DatabaseURL, tmp_path: Path)
     rows = await stored(db, IMEI)
     assert [r[0] for r in rows] == times
     assert rows[0][1:] == (22.5, 114.0, None, 9)
+
+
+#: a report of Traccar's NT20 capture (its IMEI inside; this model's 0x22 layout)
+NT20_REPORT = bytes.fromhex(
+    "78783c22010357789648774484180c06142038180c06142038cb03313ee4061fe98300185e09000000000000"
+    "0000460984284c000200000000017101d6f35d0d0a")
+NT20_IMEI = "357789648774484"
+
+
+def set_model(db: DatabaseURL, terminal_id: str, model: str) -> None:
+    query = "UPDATE terminals SET model = %s WHERE terminal_id = %s"
+    if db.is_postgresql:
+        with psycopg.connect(db.conninfo, autocommit=True) as conn:
+            conn.execute(query, (model, terminal_id))
+    else:
+        with sqlite3.connect(db.sqlite_path) as conn:
+            conn.execute(query.replace("%s", "?"), (model, terminal_id))
+        conn.close()
+
+
+async def test_the_registered_model_chooses_the_report_layout(db: DatabaseURL,
+                                                             tmp_path: Path) -> None:
+    """A terminal registered as an NT20 (``fieldgate terminals add --model NT20``): its 0x22
+    reports lead with its IMEI and time, and are stored where Traccar puts them; the same bytes
+    from a terminal registered without a model give no position."""
+    register(db, NT20_IMEI, IMEI)
+    set_model(db, NT20_IMEI, "NT20")
+    config = GatewayConfig(listeners=(TcpConfig(host="127.0.0.1", port=0, protocol="gt06"),))
+    health = HealthConfig(tick_s=0.1, sync_every_s=0.2)
+    async with (Ingest(db=db, config=ingest_config(tmp_path)) as ingest,
+                HealthStack(db=db, config=health) as stack,
+                Gateway(config=config, sink=stack.wrap(ingest)) as gateway):
+        port = gateway.listeners["gt06"].port
+        for imei in (NT20_IMEI, IMEI):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            device = Gt06Device(imei)
+            login = device.next_serial
+            writer.write(device.login())
+            await answered(device, reader, login)
+            writer.write(NT20_REPORT)
+            heartbeat = device.next_serial
+            writer.write(device.heartbeat())
+            await answered(device, reader, heartbeat)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        await eventually(lambda: ingest.metrics.fixes_stored >= 1, timeout=20)
+        await ingest.flush()
+    rows = await stored(db, NT20_IMEI)
+    assert rows == [(datetime(2024, 12, 6, 20, 32, 56, tzinfo=UTC),
+                     pytest.approx(-29.755007, abs=1e-6), pytest.approx(-57.085939, abs=1e-6),
+                     None, 11)]
+    assert await stored(db, IMEI) == []

@@ -59,6 +59,9 @@ BROKER_LOST = "broker_lost"
 SHUTDOWN = "shutdown"
 IDLE = "idle"
 
+#: topics whose terminal is remembered (past it, the memory starts again)
+MAX_TOPICS = 100_000
+
 _SWEEP = object()
 _STOP = object()
 
@@ -92,6 +95,7 @@ class MqttSubscriber:
         self._backoff = backoff or Backoff(policy=config.backoff)
         self._queue = mqtt_flow.FlowQueue(high_water=config.high_water)
         self._sessions: dict[str, _Session] = {}
+        self._topics: dict[bytes, str] = {}  # topic → the terminal it names
         self._client: aiomqtt.Client | None = None
         self._pause: mqtt_flow.SocketPause | None = None
         self._identifier = config.client_id or (
@@ -173,7 +177,7 @@ class MqttSubscriber:
         finally:
             self._connecting = False
         self._client = client
-        self._pause = mqtt_flow.SocketPause(client)
+        self._pause = mqtt_flow.SocketPause(client, self._queue)
         self._pause.take_over()
         self.metrics.connections = 1
         self.metrics.connections_total += 1
@@ -232,8 +236,13 @@ class MqttSubscriber:
             return True
         if body is _STOP:
             return False
-        # the control items (_SWEEP, _STOP) returned above: what is left is a Message
-        await self._handle(body, generation)  # type: ignore[arg-type]
+        # the control items (_SWEEP, _STOP) returned above: what is left is a message, from
+        # the gateway's reader (Publish), or from aiomqtt's when paho read it (aiomqtt.Message)
+        if body.__class__ is not mqtt_flow.Publish:
+            message = cast(aiomqtt.Message, body)
+            body = mqtt_flow.Publish(message.topic.value.encode(), message.payload,
+                                     message.qos, message.mid)
+        await self._handle(body, generation)
         return not self._stopping
 
     async def _dispatch_queued(self) -> bool:
@@ -261,11 +270,13 @@ class MqttSubscriber:
 
     # -- messages --------------------------------------------------------------------------
 
-    async def _handle(self, message: aiomqtt.Message, generation: int) -> None:
+    async def _handle(self, message: mqtt_flow.Publish, generation: int) -> None:
         metrics = self.metrics
         metrics.reads += 1
         try:
-            terminal = _terminal_of(message.topic.value)
+            terminal = self._topics.get(message.topic)
+            if terminal is None:
+                terminal = self._terminal_of(message.topic)
             payload = message.payload
             if terminal is None:
                 metrics.reject(BAD_TOPIC)
@@ -274,17 +285,29 @@ class MqttSubscriber:
             elif len(payload) > self.config.max_payload:
                 metrics.reject(OVERSIZE)
             else:
-                await self._ingest(terminal, bytes(payload))
+                await self._ingest(terminal, payload)
         except Exception:
             # a message that trips a bug would trip it again when redelivered: count it and
             # let it go rather than stall the subscription on it
-            log.exception("MQTT message on %s: unexpected error", message.topic.value)
+            log.exception("MQTT message on %r: unexpected error", message.topic)
             metrics.reject(INTERNAL_ERROR)
         finally:
             # acknowledged only now: the records are the sink's (or were rejected for good)
             client = self._client
             if client is not None and generation == self._queue.generation:
                 mqtt_flow.ack(client, message.mid, message.qos)
+
+    def _terminal_of(self, topic: bytes) -> str | None:
+        """The terminal a topic names (remembered: a gateway sees the same topics again)."""
+        try:
+            terminal = _terminal_of(topic.decode())
+        except UnicodeDecodeError:
+            return None
+        if terminal is not None:
+            if len(self._topics) >= MAX_TOPICS:
+                self._topics.clear()
+            self._topics[topic] = terminal
+        return terminal
 
     async def _ingest(self, terminal: str, payload: bytes) -> None:
         session = self._sessions.get(terminal)

@@ -10,27 +10,35 @@ messages and must push back on the broker when its sink is full needs instead:
 - **socket pause**: when more than ``high_water`` messages wait in the queue (the consumer is
   blocked on the sink), stop reading the socket (``loop.remove_reader``) so that QoS 0 traffic
   backs up into the kernel, the TCP window and the broker's queue too; start again below half.
-- **reading in bursts**: paho reads one packet per ``loop_read()``, and aiomqtt calls it once
-  per readable event, so each message cost a turn of the event loop, and each acknowledgement
-  its own writer registration. The gateway's reader (:meth:`SocketPause.take_over`) reads every
-  whole packet already in the socket's buffer at once (up to ``BURST``), so a burst of messages
-  is handled, and acknowledged, within one turn.
+- **reading in bursts, framing here**: paho reads one packet per ``loop_read()`` (three
+  ``recv`` calls), and aiomqtt calls it once per readable event, so each message cost a turn
+  of the event loop, and each acknowledgement its own writer registration; each message also
+  cost an ``MQTTMessage``, a topic match under two locks and aiomqtt's ``Message``. The
+  gateway's reader (:meth:`SocketPause.take_over`) reads up to ``READ_SIZE`` bytes at once and
+  frames them itself: PUBLISH packets (MQTT 3.1.1, QoS 0/1) go to the queue as
+  :class:`Publish`; every other packet goes to paho's own handler. A burst of messages is
+  handled, and acknowledged, within one turn.
 
-Both reach into aiomqtt's paho client (``Client._client``) and mirror its socket read callback;
-that is confined to this module, pinned by ``aiomqtt>=2.3,<3`` and covered by the MQTT tests
-(backpressure with QoS 0 and 1 on a real broker).
+All of it reaches into aiomqtt's paho client (``Client._client``: its socket, its packet
+handler, its connection-lost handling) and replaces its socket read callback; that is confined
+to this module, pinned by ``aiomqtt>=2.3,<3`` and ``paho-mqtt>=2.1,<2.3``, and covered by the
+MQTT tests (backpressure with QoS 0 and 1, reconnection, a broker that goes away, on a real
+broker).
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import termios
+import ssl
+import time
 from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.exception import MalformedPacket
 
 log = logging.getLogger(__name__)
 
@@ -92,28 +100,36 @@ def _nothing() -> None:
     pass
 
 
-#: most packets read per readable event: a bound on one turn of the event loop
-BURST = 256
-_INT = b"\0\0\0\0"
+#: bytes read per readable event (one ``recv``): a bound on one turn of the event loop, and on
+#: how far past ``high_water`` one read can take the queue
+READ_SIZE = 64 * 1024
+_PUBLISH = 0x30
+_EMPTY_PACKET: dict[str, Any] = {"command": 0, "have_remaining": 0, "remaining_count": [],
+                                 "remaining_mult": 1, "remaining_length": 0,
+                                 "packet": bytearray(), "to_process": 0, "pos": 0}
 
 
-def _buffered(sock: Any) -> int:
-    """Bytes waiting in the socket (kernel buffer, or decrypted TLS data)."""
-    pending = getattr(sock, "pending", None)
-    if pending is not None and pending() > 0:
-        return 1
-    try:
-        return int.from_bytes(fcntl.ioctl(sock.fileno(), termios.FIONREAD, _INT), "little")
-    except OSError:
-        return 0
+class Publish:
+    """A PUBLISH as the reader takes it off the wire: the topic's bytes, the payload, its QoS
+    and packet id (0 at QoS 0)."""
+
+    __slots__ = ("mid", "payload", "qos", "topic")
+
+    def __init__(self, topic: bytes, payload: bytes, qos: int, mid: int) -> None:
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.mid = mid
 
 
 class SocketPause:
     """Reads an aiomqtt client's socket in bursts; stops and restarts reading it."""
 
-    def __init__(self, client: aiomqtt.Client) -> None:
+    def __init__(self, client: aiomqtt.Client, queue: FlowQueue) -> None:
         self._client = client
+        self.queue = queue
         self._sock: Any = None
+        self._buf = bytearray()  # the start of a packet not all read yet
         self.paused = False
 
     def pause(self) -> bool:
@@ -151,9 +167,10 @@ class SocketPause:
 
     def take_over(self) -> bool:
         """Replace aiomqtt's reader callback of the current socket with :meth:`_readable`."""
-        sock = paho_of(self._client).socket()
-        if sock is None or self.paused:
-            return False
+        paho = paho_of(self._client)
+        sock = paho.socket()
+        if sock is None or self.paused or paho._in_packet["command"]:
+            return False  # paho is inside a packet: its reader goes on (and aiomqtt's queue)
         try:
             fd = sock.fileno()
         except OSError:
@@ -166,17 +183,101 @@ class SocketPause:
         return True
 
     def _readable(self) -> None:
-        # aiomqtt's own reader callback, reading every whole packet waiting: on a broken
-        # socket tell the client it is disconnected so that its message iterator raises
+        """Read what the socket has (one ``recv``, and what TLS holds decrypted) and frame
+        it: PUBLISH packets (MQTT 3.1.1, QoS 0 and 1) go to the queue as :class:`Publish`
+        here, in one pass over the bytes; every other packet (SUBACK, PINGRESP, PUBACK...) is
+        handed to paho's own handler, as its reader would. paho's reader cost three ``recv``
+        calls, a dictionary of state, an ``MQTTMessage``, a topic match under two locks and
+        aiomqtt's ``Message`` per message."""
         client = self._client
         paho = paho_of(client)
+        sock = paho.socket()
+        if sock is None:
+            return
+        buf = self._buf
         try:
-            for _ in range(BURST):
-                paho.loop_read()
-                sock = paho.socket()
-                if sock is None or not _buffered(sock):
+            while True:
+                try:
+                    data = sock.recv(READ_SIZE)
+                except (BlockingIOError, ssl.SSLWantReadError):
                     break
+                if not data:  # the broker closed the connection
+                    self._lost(paho, MQTTErrorCode.MQTT_ERR_CONN_LOST)
+                    return
+                buf += data
+                pending = getattr(sock, "pending", None)
+                if pending is None or not pending():
+                    break
+        except OSError:
+            self._lost(paho, MQTTErrorCode.MQTT_ERR_CONN_LOST)
+            return
+        with paho._msgtime_mutex:
+            paho._last_bytes_received = time.monotonic()
+        rc = self._frames(paho, buf)
+        if rc:
+            self._lost(paho, rc)
+
+    def _frames(self, paho: Any, buf: bytearray) -> MQTTErrorCode:
+        """Take every whole packet off the front of ``buf``."""
+        put = self.queue.put_nowait
+        fast = paho._protocol in (mqtt.MQTTv31, mqtt.MQTTv311)
+        n = len(buf)
+        pos = 0
+        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        while n - pos >= 2:
+            command = buf[pos]
+            length = shift = 0
+            i = pos + 1
+            whole = False
+            while i < n:  # the remaining length: 1 to 4 bytes, 7 bits each
+                byte = buf[i]
+                i += 1
+                length |= (byte & 0x7F) << shift
+                if not byte & 0x80:
+                    whole = True
+                    break
+                shift += 7
+                if shift == 28:
+                    return MQTTErrorCode.MQTT_ERR_PROTOCOL
+            if not whole:
+                break
+            end = i + length
+            if end > n:
+                break
+            qos = (command >> 1) & 3
+            if command & 0xF0 == _PUBLISH and qos < 2 and fast:
+                if length < 2:
+                    return MQTTErrorCode.MQTT_ERR_PROTOCOL
+                topic_end = i + 2 + (buf[i] << 8 | buf[i + 1])
+                start = topic_end + 2 if qos else topic_end
+                if start > end:
+                    return MQTTErrorCode.MQTT_ERR_PROTOCOL
+                mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
+                put(Publish(bytes(buf[i + 2:topic_end]), bytes(buf[start:end]), qos, mid))
+            else:
+                paho._in_packet = {**_EMPTY_PACKET, "command": command, "have_remaining": 1,
+                                   "remaining_length": length, "packet": buf[i:end],
+                                   "remaining_count": list(buf[pos + 1:i])}
+                try:
+                    rc = paho._packet_handle()
+                except MalformedPacket:
+                    rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
+                finally:
+                    paho._in_packet = {**_EMPTY_PACKET, "packet": bytearray(),
+                                       "remaining_count": []}
+                if rc:
+                    return rc
+            pos = end
+        del buf[:pos]
+        return rc
+
+    def _lost(self, paho: Any, rc: MQTTErrorCode) -> None:
+        """The connection is unusable: tell paho, as its reader would, so that the client
+        reports it disconnected and its message iterator raises."""
+        self._buf.clear()
+        try:
+            paho._loop_rc_handle(rc)
         except Exception as exc:  # noqa: BLE001 - handed to the client like aiomqtt does
-            disconnected = client._disconnected
+            disconnected = self._client._disconnected
             if not disconnected.done():
                 disconnected.set_exception(exc)

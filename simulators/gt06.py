@@ -3,7 +3,10 @@
 :class:`Gt06Device` is pure and clock-free: it makes the packets a GT06 terminal sends (login,
 heartbeat/status, GPS+LBS location, alarm) with its own serial numbers, and reads what the
 server sends back (answers to login, status and alarm packets; online commands, which it
-answers with a string reply the way the terminal does).
+answers with a string reply the way the terminal does). With a ``model`` of the NT20/XT40
+family or QH302R its location reports take that model's layout (the IMEI inside; NT: the
+terminal's time, power and backup battery voltages), as the gateway reads them when the
+registry names the model.
 """
 
 from __future__ import annotations
@@ -34,11 +37,15 @@ class Gt06Device:
     Args:
         imei: its IMEI (15 digits), the terminal id fieldgate shows.
         answer_commands: answer online commands (0x80) with a string reply (0x15).
+        model: the terminal's model, where it changes the layout of its location reports
+            (``messages.NT_MODELS``, ``messages.IMEI_FIRST_MODELS``); case does not matter.
     """
 
-    def __init__(self, imei: str, *, answer_commands: bool = True) -> None:
+    def __init__(self, imei: str, *, answer_commands: bool = True,
+                 model: str | None = None) -> None:
         self.imei = imei
         self.answer_commands = answer_commands
+        self.model = model.upper() if model else None
         self.traffic = ServerTraffic()
         self._serial = 1
         self._buf = bytearray()
@@ -63,10 +70,20 @@ class Gt06Device:
         return self._packet(Proto.STATUS, bytes((info, voltage_level, signal, code, 0x02)))
 
     def location(self, *, time: datetime, lat: float, lon: float, speed_kmh: int = 0,
-                 course: int = 0, sats: int = 8, positioned: bool = True) -> bytes:
-        """A 0x12 GPS+LBS packet."""
+                 course: int = 0, sats: int = 8, positioned: bool = True, acc: bool = True,
+                 power_v: float = 12.6, battery_v: float = 4.1) -> bytes:
+        """A 0x12 GPS+LBS packet; an NT model's 0x22 (``acc``, ``power_v`` and ``battery_v``
+        in its status), a QH302R's 0x12 with the IMEI first."""
         gps = m.encode_gps(time=time, lat=lat, lon=lon, speed_kmh=speed_kmh, course=course,
                            sats=sats, positioned=positioned)
+        imei = bytes.fromhex(self.imei.zfill(16))
+        if self.model in m.NT_MODELS:
+            status = (bytes((m.encode_info(acc=acc),)) + round(power_v * 100).to_bytes(2)
+                      + bytes((round(battery_v * 10), 4, 0, 0x02)))
+            return self._packet(Proto.GPS_LBS_2, b"\x01" + imei + m.encode_time(time) + gps
+                                + bytes((len(_CELL) + 1,)) + _CELL + status)
+        if self.model in m.IMEI_FIRST_MODELS:
+            return self._packet(Proto.GPS_LBS, imei + gps + _CELL)
         return self._packet(Proto.GPS_LBS, gps + _CELL)
 
     def alarm(self, alarm: Alarm, *, time: datetime, lat: float, lon: float, acc: bool = True,

@@ -54,6 +54,10 @@ LOCATION_PROTOCOLS = frozenset({
     Proto.ALARM_2, Proto.ALARM_3, Proto.ALARM_4, Proto.FENCE_SINGLE, Proto.FENCE_MULTI})
 #: AZ735 reports (``79 79`` frames): GPS block with a length byte after its time
 AZ735_PROTOCOLS = frozenset({Proto.ALARM_4, Proto.AZ735_ALARM})
+#: the AZ735 status byte: alarms of 0x33 reports, and the arming it reports
+AZ735_ALARMS: dict[int, Alarm] = {0xA2: Alarm.LOW_BATTERY, 0xA3: Alarm.LOW_BATTERY,
+                                  0xA4: Alarm.UNKNOWN, 0xA5: Alarm.ILLEGAL_DOOR}
+AZ735_ARMED = {0xA0: True, 0xA1: False}
 #: an X1 0x34 of this length byte is an SL4X cell-tower report, not a GPS one
 SL4X_LBS_LENGTH = 0x37
 

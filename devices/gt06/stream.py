@@ -28,6 +28,8 @@ from devices.commands import Command, CommandAnswer, CommandKind, UnsupportedCom
 from devices.gt06 import frame as wire
 from devices.gt06.messages import (
     ANSWERED,
+    AZ735_ALARMS,
+    AZ735_ARMED,
     AZ735_PROTOCOLS,
     IMEI_FIRST_MODELS,
     KMH_PER_KNOT,
@@ -282,21 +284,46 @@ class Gt06Stream:
 
     def _az735(self, packet: wire.Packet, out: list[Record]) -> bool:
         """AZ735 0x32 (report) and 0x33 (alarm) in ``79 79`` frames: the time, a length byte
-        (0: no GPS fix in this report), the rest of the GPS block; cell, Wi-Fi and extension
-        blocks follow, which fieldgate does not keep."""
+        (0: no GPS fix in this report), the rest of the GPS block; then a cell block led by its
+        length and the GSM signal, more cells and Wi-Fi access points (each led by a length,
+        skipped), and the status byte (0x33: the alarm)."""
         content = packet.content
         if len(content) < 7:
             self._reject(Reject.TRUNCATED)
             return False
+        status = self._az735_status(content, 7 + Gps.SIZE - 6 if content[6] else 7,
+                                    packet.protocol == Proto.AZ735_ALARM)
         if content[6] == 0:
-            out.append(NoFix(decode_time(content[:6]), None, self.terminal, None))
+            out.append(NoFix(decode_time(content[:6]), None, self.terminal, status))
             self.stats.no_fixes += 1
             return True
         gps = decode_gps(content[:6] + content[7:])
         if gps is None:
             self._reject(Reject.TRUNCATED)
             return False
-        return self._checked(gps) and self._emit(gps, None, out)
+        return self._checked(gps) and self._emit(gps, status, out)
+
+    @staticmethod
+    def _az735_status(content: bytes, pos: int, alarm: bool) -> DeviceStatus | None:
+        """The AZ735 tail from ``pos``; None when it is cut short (the position stands)."""
+        try:
+            signal = None
+            cell = content[pos]
+            pos += 1
+            if cell:  # MCC, MNC, LAC, 3-byte cell id, then what the length says beyond 9
+                pos += 8 + max(cell - 9, 0)
+                signal = content[pos]
+                pos += 1
+            pos += 1 + content[pos]  # more cells
+            pos += 1 + content[pos]  # Wi-Fi access points
+            byte = content[pos]
+        except IndexError:
+            return None
+        alarms = frozenset({AZ735_ALARMS[byte]}) if alarm and byte in AZ735_ALARMS else frozenset()
+        attributes: dict[str, object] = {"status": byte}
+        if byte in AZ735_ARMED:
+            attributes["armed"] = AZ735_ARMED[byte]
+        return DeviceStatus(alarms=alarms, signal=signal, attributes=attributes)
 
     def _emit(self, gps: Gps, status: DeviceStatus | None, out: list[Record]) -> bool:
         if gps.positioned and gps.time is not None:

@@ -127,14 +127,21 @@ def test_a_lying_long_length_is_capped():
 @given(st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2099, 12, 31),
                     timezones=st.just(UTC)).map(lambda d: d.replace(microsecond=0)),
        st.integers(-90_000_000, 90_000_000), st.integers(-180_000_000, 180_000_000),
-       st.integers(0, 255), st.integers(0, 359), st.integers(0, 15), st.booleans())
-def test_encode_then_decode_is_identity(when, lat_e6, lon_e6, speed, course, sats, positioned):
+       st.integers(0, 255), st.integers(0, 359), st.integers(0, 15), st.booleans(),
+       st.sampled_from([None, "NT20", "xt40", "QH302R"]), st.booleans(),
+       st.integers(0, 65_535), st.integers(0, 255))
+def test_encode_then_decode_is_identity(when, lat_e6, lon_e6, speed, course, sats, positioned,
+                                        model, acc, power_cv, battery_dv):
+    """Every location layout the simulator sends, the standard one and the models' own, read
+    back by a decoder told the model (the IMEI inside names the terminal, no login needed)."""
     lat, lon = lat_e6 / 1e6, lon_e6 / 1e6
-    device = Gt06Device(IMEI)
-    [rec] = Gt06Stream(terminal=IMEI).feed(device.location(
+    device = Gt06Device(IMEI, model=model)
+    stream = Gt06Stream(model=model, terminal=None if model else IMEI)
+    [rec] = stream.feed(device.location(
         time=when, lat=lat, lon=lon, speed_kmh=speed, course=course, sats=sats,
-        positioned=positioned))
-    assert rec.time == when and rec.sats == sats
+        positioned=positioned, acc=acc, power_v=power_cv / 100, battery_v=battery_dv / 10))
+    assert stream.rejected == 0
+    assert rec.time == when and rec.sats == sats and rec.terminal == IMEI
     if positioned:
         assert isinstance(rec, Fix)
         # 1/1,800,000 of a degree is the wire's resolution
@@ -142,6 +149,12 @@ def test_encode_then_decode_is_identity(when, lat_e6, lon_e6, speed, course, sat
         assert rec.course == course and round(rec.speed_kn * 1.852) == speed
     else:
         assert isinstance(rec, NoFix)
+    if model in ("NT20", "xt40"):
+        assert rec.status is not None and rec.status.acc is acc
+        assert rec.status.power_v == power_cv / 100
+        assert rec.status.attributes["battery_v"] == battery_dv / 10
+    else:
+        assert rec.status is None
 
 
 @settings(max_examples=500, deadline=None)

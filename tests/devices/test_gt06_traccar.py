@@ -34,6 +34,7 @@ from devices.gt06.messages import (
 )
 from devices.records import Fix, NoFix, StatusReport
 from devices.reject import Reject
+from devices.status import Alarm
 
 VECTORS = Path(__file__).parents[1] / "fixtures" / "traccar"
 POSITIVE = {"verifyPosition", "verifyPositions", "verifyAttribute", "verifyAttributes",
@@ -197,6 +198,23 @@ def test_az735_extended_report_is_a_position_and_is_answered_long():
     assert isinstance(fix, Fix)
     assert fix.time == datetime(2017, 6, 23, 12, 27, 24, tzinfo=UTC)
     assert stream.take_output() == build(0x32, b"", int.from_bytes(raw[-6:-4]), long=True)
+    assert fix.status is not None and fix.status.signal == 36 and not fix.status.alarms
+    # the 0x33 alarm report without a fix: the terminal armed, no alarm
+    alarm = _vector("797900143311")
+    record, _ = _only(alarm["payload"])
+    assert isinstance(record, NoFix) and record.time == datetime(2017, 7, 6, 9, 2, 11, tzinfo=UTC)
+    assert record.status is not None and record.status.attributes["armed"] is True
+
+
+def test_az735_alarm_bytes():
+    content = bytes.fromhex("11070609020b00000000a5030046")  # time, no fix, no cells: 0xA5
+    [door] = Gt06Stream(terminal="864000000000000").feed(build(0x33, content, 9, long=True))
+    assert door.status is not None and door.status.alarms == {Alarm.ILLEGAL_DOOR}
+    # the same byte in a 0x32 report is a state, not an alarm; a tail cut short: no status
+    [state] = Gt06Stream(terminal="864000000000000").feed(build(0x32, content, 9, long=True))
+    assert state.status is not None and not state.status.alarms
+    [short] = Gt06Stream(terminal="864000000000000").feed(build(0x33, content[:9], 9, long=True))
+    assert isinstance(short, NoFix) and short.status is None
 
 
 def test_x1():

@@ -117,32 +117,46 @@ async def test_the_registered_model_chooses_the_report_layout(db: DatabaseURL,
                                                              tmp_path: Path) -> None:
     """A terminal registered as an NT20 (``fieldgate terminals add --model NT20``): its 0x22
     reports lead with its IMEI and time, and are stored where Traccar puts them; the same bytes
-    from a terminal registered without a model give no position."""
+    from a terminal registered without a model give no position, until its model is set while
+    the gateway runs: from its next login they do."""
     register(db, NT20_IMEI, IMEI)
     set_model(db, NT20_IMEI, "NT20")
     config = GatewayConfig(listeners=(TcpConfig(host="127.0.0.1", port=0, protocol="gt06"),))
     health = HealthConfig(tick_s=0.1, sync_every_s=0.2)
+
+    async def session(port: int, device: Gt06Device, frames: list[bytes]) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        login = device.next_serial
+        writer.write(device.login())
+        await answered(device, reader, login)
+        writer.write(b"".join(frames))
+        heartbeat = device.next_serial
+        writer.write(device.heartbeat())
+        await answered(device, reader, heartbeat)
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
     async with (Ingest(db=db, config=ingest_config(tmp_path)) as ingest,
                 HealthStack(db=db, config=health) as stack,
                 Gateway(config=config, sink=stack.wrap(ingest)) as gateway):
         port = gateway.listeners["gt06"].port
         for imei in (NT20_IMEI, IMEI):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            device = Gt06Device(imei)
-            login = device.next_serial
-            writer.write(device.login())
-            await answered(device, reader, login)
-            writer.write(NT20_REPORT)
-            heartbeat = device.next_serial
-            writer.write(device.heartbeat())
-            await answered(device, reader, heartbeat)
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+            await session(port, Gt06Device(imei), [NT20_REPORT])
         await eventually(lambda: ingest.metrics.fixes_stored >= 1, timeout=20)
+        await ingest.flush()
+        assert await stored(db, IMEI) == []
+        # the installer corrects the model while the gateway runs (an XT40, say): the
+        # simulator sends that model's reports, read as such from the next login
+        set_model(db, IMEI, "XT40")
+        await eventually(lambda: stack.monitor.model_of(IMEI) == "XT40", timeout=10)
+        device = Gt06Device(IMEI, model="XT40")
+        await session(port, device, [device.location(time=T0, lat=22.5, lon=114.0, sats=9,
+                                                     power_v=12.34)])
+        await eventually(lambda: ingest.metrics.fixes_stored >= 2, timeout=20)
         await ingest.flush()
     rows = await stored(db, NT20_IMEI)
     assert rows == [(datetime(2024, 12, 6, 20, 32, 56, tzinfo=UTC),
                      pytest.approx(-29.755007, abs=1e-6), pytest.approx(-57.085939, abs=1e-6),
                      None, 11)]
-    assert await stored(db, IMEI) == []
+    assert await stored(db, IMEI) == [(T0, 22.5, 114.0, None, 9)]

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -162,7 +160,10 @@ class SocketPause:
             return False
         if fd < 0:
             return False
-        asyncio.get_running_loop().add_reader(fd, self._readable)
+        # the gateway's reader, unless paho is inside a packet (take_over declined): then
+        # paho's own reading, as aiomqtt registers it, until the next pause
+        reader = self._paho_readable if paho._in_packet["command"] else self._readable
+        asyncio.get_running_loop().add_reader(fd, reader)
         return True
 
     def take_over(self) -> bool:
@@ -183,36 +184,31 @@ class SocketPause:
         return True
 
     def _readable(self) -> None:
-        """Read what the socket has (one ``recv``, and what TLS holds decrypted) and frame
-        it: PUBLISH packets (MQTT 3.1.1, QoS 0 and 1) go to the queue as :class:`Publish`
-        here, in one pass over the bytes; every other packet (SUBACK, PINGRESP, PUBACK...) is
-        handed to paho's own handler, as its reader would. paho's reader cost three ``recv``
-        calls, a dictionary of state, an ``MQTTMessage``, a topic match under two locks and
-        aiomqtt's ``Message`` per message."""
+        """Read what the socket has (one ``recv``) and frame it: PUBLISH packets (MQTT 3.1.1,
+        QoS 0 and 1) go to the queue as :class:`Publish` here, in one pass over the bytes;
+        every other packet (SUBACK, PINGRESP, PUBACK...) is handed to paho's own handler, as
+        its reader would. paho's reader cost three ``recv`` calls, a dictionary of state, an
+        ``MQTTMessage``, a topic match under two locks and aiomqtt's ``Message`` per message.
+        (Plain TCP: the gateway's MQTT settings have no TLS.)"""
         client = self._client
         paho = paho_of(client)
         sock = paho.socket()
         if sock is None:
             return
-        buf = self._buf
         try:
-            while True:
-                try:
-                    data = sock.recv(READ_SIZE)
-                except (BlockingIOError, ssl.SSLWantReadError):
-                    break
-                if not data:  # the broker closed the connection
-                    self._lost(paho, MQTTErrorCode.MQTT_ERR_CONN_LOST)
-                    return
-                buf += data
-                pending = getattr(sock, "pending", None)
-                if pending is None or not pending():
-                    break
+            data = sock.recv(READ_SIZE)
+        except BlockingIOError:
+            return
         except OSError:
             self._lost(paho, MQTTErrorCode.MQTT_ERR_CONN_LOST)
             return
+        if not data:  # the broker closed the connection
+            self._lost(paho, MQTTErrorCode.MQTT_ERR_CONN_LOST)
+            return
+        buf = self._buf
+        buf += data
         with paho._msgtime_mutex:
-            paho._last_bytes_received = time.monotonic()
+            paho._last_bytes_received = mqtt.time_func()  # paho's keepalive clock
         rc = self._frames(paho, buf)
         if rc:
             self._lost(paho, rc)
@@ -270,6 +266,15 @@ class SocketPause:
             pos = end
         del buf[:pos]
         return rc
+
+    def _paho_readable(self) -> None:
+        """paho reading a packet at a time, as aiomqtt's own reader callback does."""
+        try:
+            paho_of(self._client).loop_read()
+        except Exception as exc:  # noqa: BLE001 - handed to the client like aiomqtt does
+            disconnected = self._client._disconnected
+            if not disconnected.done():
+                disconnected.set_exception(exc)
 
     def _lost(self, paho: Any, rc: MQTTErrorCode) -> None:
         """The connection is unusable: tell paho, as its reader would, so that the client

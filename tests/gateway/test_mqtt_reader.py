@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 
 import aiomqtt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import MQTTErrorCode
 
 from gateway.mqtt_flow import FlowQueue, Publish, SocketPause, paho_of
+from tests.servers import Mosquitto
 
 
 def _remaining(n: int) -> bytes:
@@ -105,3 +107,32 @@ def test_malformed_packets_are_a_protocol_error():
     # an unknown packet type goes to paho, which refuses it
     assert reader._frames(paho, bytearray(b"\x00\x00")) == MQTTErrorCode.MQTT_ERR_PROTOCOL
     assert queue.empty()
+
+
+def _reader_callback(client: aiomqtt.Client):
+    fd = paho_of(client).socket().fileno()
+    selector = asyncio.get_running_loop()._selector  # type: ignore[attr-defined]
+    reader_handle, _writer = selector.get_key(fd).data
+    return reader_handle._callback
+
+
+@pytest.mark.mqtt
+async def test_the_reader_switches_only_where_paho_holds_no_partial_packet(
+        mqtt_broker: Mosquitto) -> None:
+    """The gateway's reader takes over from paho's only between packets: paho inside a packet
+    keeps its own reading (take_over declines; a resume after a pause gives it paho's), and a
+    resume with paho between packets gives the gateway's."""
+    async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as client:
+        paho = paho_of(client)
+        reader = SocketPause(client, FlowQueue(high_water=10))
+        paho._in_packet["command"] = 0x30  # as if paho had read a PUBLISH's first byte
+        assert reader.take_over() is False
+        assert reader.pause() is True
+        assert reader.resume() is True
+        assert _reader_callback(client) == reader._paho_readable
+        paho._in_packet["command"] = 0
+        assert reader.pause() is True and reader.resume() is True
+        assert _reader_callback(client) == reader._readable
+        assert reader.pause() is True
+        reader.resume()
+        assert reader.take_over() is True and _reader_callback(client) == reader._readable

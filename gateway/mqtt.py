@@ -274,9 +274,7 @@ class MqttSubscriber:
         metrics = self.metrics
         metrics.reads += 1
         try:
-            terminal = self._topics.get(message.topic)
-            if terminal is None:
-                terminal = self._terminal_of(message.topic)
+            terminal = self._terminal(message.topic)
             payload = message.payload
             if terminal is None:
                 metrics.reject(BAD_TOPIC)
@@ -297,8 +295,11 @@ class MqttSubscriber:
             if client is not None and generation == self._queue.generation:
                 mqtt_flow.ack(client, message.mid, message.qos)
 
-    def _terminal_of(self, topic: bytes) -> str | None:
+    def _terminal(self, topic: bytes) -> str | None:
         """The terminal a topic names (remembered: a gateway sees the same topics again)."""
+        terminal = self._topics.get(topic)
+        if terminal is not None:
+            return terminal
         try:
             terminal = _terminal_of(topic.decode())
         except UnicodeDecodeError:

@@ -102,9 +102,16 @@ def _nothing() -> None:
 #: how far past ``high_water`` one read can take the queue
 READ_SIZE = 64 * 1024
 _PUBLISH = 0x30
-_EMPTY_PACKET: dict[str, Any] = {"command": 0, "have_remaining": 0, "remaining_count": [],
-                                 "remaining_mult": 1, "remaining_length": 0,
-                                 "packet": bytearray(), "to_process": 0, "pos": 0}
+
+
+def _paho_packet(command: int = 0, length: int = 0, body: bytearray | None = None,
+                 length_bytes: bytes | bytearray = b"") -> dict[str, Any]:
+    """paho's reader state (``Client._in_packet``): a whole packet read (``command`` set), or
+    none (the state paho's reader leaves between packets)."""
+    return {"command": command, "have_remaining": 1 if command else 0,
+            "remaining_count": list(length_bytes), "remaining_mult": 1,
+            "remaining_length": length, "packet": body if body is not None else bytearray(),
+            "to_process": 0, "pos": 0}
 
 
 class Publish:
@@ -184,12 +191,8 @@ class SocketPause:
         return True
 
     def _readable(self) -> None:
-        """Read what the socket has (one ``recv``) and frame it: PUBLISH packets (MQTT 3.1.1,
-        QoS 0 and 1) go to the queue as :class:`Publish` here, in one pass over the bytes;
-        every other packet (SUBACK, PINGRESP, PUBACK...) is handed to paho's own handler, as
-        its reader would. paho's reader cost three ``recv`` calls, a dictionary of state, an
-        ``MQTTMessage``, a topic match under two locks and aiomqtt's ``Message`` per message.
-        (Plain TCP: the gateway's MQTT settings have no TLS.)"""
+        """Read what the socket has (one ``recv``; plain TCP: the gateway's MQTT settings have
+        no TLS) and frame it (:meth:`_frames`)."""
         client = self._client
         paho = paho_of(client)
         sock = paho.socket()
@@ -214,12 +217,13 @@ class SocketPause:
             self._lost(paho, rc)
 
     def _frames(self, paho: Any, buf: bytearray) -> MQTTErrorCode:
-        """Take every whole packet off the front of ``buf``."""
+        """Take every whole packet off the front of ``buf``: PUBLISH packets (MQTT 3.1.1, QoS
+        0 and 1) to the queue as :class:`Publish`, every other packet (SUBACK, PINGRESP...)
+        to paho's own handler, as its reader would; a protocol error is returned."""
         put = self.queue.put_nowait
         fast = paho._protocol in (mqtt.MQTTv31, mqtt.MQTTv311)
         n = len(buf)
         pos = 0
-        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
         while n - pos >= 2:
             command = buf[pos]
             length = shift = 0
@@ -251,30 +255,25 @@ class SocketPause:
                 mid = buf[topic_end] << 8 | buf[topic_end + 1] if qos else 0
                 put(Publish(bytes(buf[i + 2:topic_end]), bytes(buf[start:end]), qos, mid))
             else:
-                paho._in_packet = {**_EMPTY_PACKET, "command": command, "have_remaining": 1,
-                                   "remaining_length": length, "packet": buf[i:end],
-                                   "remaining_count": list(buf[pos + 1:i])}
+                paho._in_packet = _paho_packet(command, length, buf[i:end], buf[pos + 1:i])
                 try:
                     rc = paho._packet_handle()
                 except MalformedPacket:
                     rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
                 finally:
-                    paho._in_packet = {**_EMPTY_PACKET, "packet": bytearray(),
-                                       "remaining_count": []}
+                    paho._in_packet = _paho_packet()
                 if rc:
                     return rc
             pos = end
         del buf[:pos]
-        return rc
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _paho_readable(self) -> None:
         """paho reading a packet at a time, as aiomqtt's own reader callback does."""
         try:
             paho_of(self._client).loop_read()
         except Exception as exc:  # noqa: BLE001 - handed to the client like aiomqtt does
-            disconnected = self._client._disconnected
-            if not disconnected.done():
-                disconnected.set_exception(exc)
+            self._disconnected(exc)
 
     def _lost(self, paho: Any, rc: MQTTErrorCode) -> None:
         """The connection is unusable: tell paho, as its reader would, so that the client
@@ -283,6 +282,9 @@ class SocketPause:
         try:
             paho._loop_rc_handle(rc)
         except Exception as exc:  # noqa: BLE001 - handed to the client like aiomqtt does
-            disconnected = self._client._disconnected
-            if not disconnected.done():
-                disconnected.set_exception(exc)
+            self._disconnected(exc)
+
+    def _disconnected(self, exc: Exception) -> None:
+        disconnected = self._client._disconnected
+        if not disconnected.done():
+            disconnected.set_exception(exc)

@@ -181,11 +181,9 @@ class Gt06Stream:
             if not self._az735(packet, out):
                 return
         elif proto == Proto.X1_GPS and not packet.long and len(content) + 5 != SL4X_LBS_LENGTH:
-            gps = decode_gps(content[4:])
-            if gps is None:
-                self._reject(Reject.TRUNCATED)
-                return
-            if not self._checked(gps) or not self._emit(gps, None, out):
+            # (the length byte counts the protocol number, content, serial and CRC: + 5)
+            gps = self._gps(content[4:])  # after the data and alarm word
+            if gps is None or not self._emit(gps, None, out):
                 return
         elif proto in (Proto.GPS_LBS_2, Proto.GPS_LBS_DRIVER) and self.model in NT_MODELS:
             if not self._nt(packet, out):
@@ -218,11 +216,16 @@ class Gt06Stream:
         if proto in ANSWERED or (packet.long and proto in AZ735_PROTOCOLS):
             self._send(proto, b"", packet.serial, long=packet.long)
 
-    def _checked(self, gps: Gps) -> bool:
-        if -90.0 <= gps.lat <= 90.0 and -180.0 <= gps.lon <= 180.0:
-            return True
-        self._reject(Reject.MALFORMED)
-        return False
+    def _gps(self, block: bytes) -> Gps | None:
+        """The GPS block at the start of ``block``; None, counted, when it is cut short or
+        its coordinates are out of range."""
+        gps = decode_gps(block)
+        if gps is None:
+            self._reject(Reject.TRUNCATED)
+        elif not (-90.0 <= gps.lat <= 90.0 and -180.0 <= gps.lon <= 180.0):
+            self._reject(Reject.MALFORMED)
+            return None
+        return gps
 
     def _identify(self, imei_bcd: bytes) -> None:
         """A report that carries the IMEI names its terminal when no login has."""
@@ -235,11 +238,8 @@ class Gt06Stream:
         if proto == Proto.GPS_LBS and self.model in IMEI_FIRST_MODELS:
             self._identify(content[:8])
             content = content[8:]
-        gps = decode_gps(content)
+        gps = self._gps(content)
         if gps is None:
-            self._reject(Reject.TRUNCATED)
-            return False
-        if not self._checked(gps):
             return False
         status: DeviceStatus | None = None
         if proto in STATUS_PROTOCOLS:
@@ -261,18 +261,15 @@ class Gt06Stream:
         battery (0.1 V), GSM signal, alarm, language."""
         content = packet.content
         self._identify(content[1:9])
-        gps = decode_gps(content[15:])
+        gps = self._gps(content[15:])
         if gps is None:
-            self._reject(Reject.TRUNCATED)
-            return False
-        if not self._checked(gps):
             return False
         rest = content[15 + Gps.SIZE:]
         if not rest:
             self._reject(Reject.TRUNCATED)
             return False
-        # the cell block: MCC, MNC, LAC and a cell id of 3 bytes (4 in 0x25), then what its
-        # length says beyond 9 (Traccar reads it so; the length's own byte is not counted)
+        # the cell block, as Traccar reads it: its length byte, MCC, MNC, LAC and a cell id of
+        # 3 bytes (4 in 0x25), then as many more bytes as the length exceeds 9
         cell = 9 if packet.protocol == Proto.GPS_LBS_DRIVER else 8
         info = rest[1 + cell + max(rest[0] - 9, 0):] if rest[0] else rest[1:]
         if len(info) < 6:
@@ -291,17 +288,16 @@ class Gt06Stream:
         if len(content) < 7:
             self._reject(Reject.TRUNCATED)
             return False
-        status = self._az735_status(content, 7 + Gps.SIZE - 6 if content[6] else 7,
-                                    packet.protocol == Proto.AZ735_ALARM)
+        alarm = packet.protocol == Proto.AZ735_ALARM
         if content[6] == 0:
+            status = self._az735_status(content, 7, alarm)
             out.append(NoFix(decode_time(content[:6]), None, self.terminal, status))
             self.stats.no_fixes += 1
             return True
-        gps = decode_gps(content[:6] + content[7:])
+        gps = self._gps(content[:6] + content[7:])
         if gps is None:
-            self._reject(Reject.TRUNCATED)
             return False
-        return self._checked(gps) and self._emit(gps, status, out)
+        return self._emit(gps, self._az735_status(content, 1 + Gps.SIZE, alarm), out)
 
     @staticmethod
     def _az735_status(content: bytes, pos: int, alarm: bool) -> DeviceStatus | None:

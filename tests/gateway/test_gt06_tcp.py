@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from devices.records import Fix, StatusReport
@@ -23,6 +21,7 @@ from telemetry import Ingest
 from telemetry.health import HealthConfig, HealthStack
 from tests.gateway.memsink import MemorySink
 from tests.gateway.test_end_to_end import ingest_config, register, stored
+from tests.health import dbutil
 from tests.waiting import eventually
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -102,25 +101,14 @@ NT20_REPORT = bytes.fromhex(
 NT20_IMEI = "357789648774484"
 
 
-def set_model(db: DatabaseURL, terminal_id: str, model: str) -> None:
-    query = "UPDATE terminals SET model = %s WHERE terminal_id = %s"
-    if db.is_postgresql:
-        with psycopg.connect(db.conninfo, autocommit=True) as conn:
-            conn.execute(query, (model, terminal_id))
-    else:
-        with sqlite3.connect(db.sqlite_path) as conn:
-            conn.execute(query.replace("%s", "?"), (model, terminal_id))
-        conn.close()
-
-
 async def test_the_registered_model_chooses_the_report_layout(db: DatabaseURL,
                                                              tmp_path: Path) -> None:
     """A terminal registered as an NT20 (``fieldgate terminals add --model NT20``): its 0x22
     reports lead with its IMEI and time, and are stored where Traccar puts them; the same bytes
     from a terminal registered without a model give no position, until its model is set while
     the gateway runs: from its next login they do."""
-    register(db, NT20_IMEI, IMEI)
-    set_model(db, NT20_IMEI, "NT20")
+    dbutil.add_terminal(db, NT20_IMEI, model="NT20")
+    dbutil.add_terminal(db, IMEI)
     config = GatewayConfig(listeners=(TcpConfig(host="127.0.0.1", port=0, protocol="gt06"),))
     health = HealthConfig(tick_s=0.1, sync_every_s=0.2)
 
@@ -148,7 +136,8 @@ async def test_the_registered_model_chooses_the_report_layout(db: DatabaseURL,
         assert await stored(db, IMEI) == []
         # the installer corrects the model while the gateway runs (an XT40, say): the
         # simulator sends that model's reports, read as such from the next login
-        set_model(db, IMEI, "XT40")
+        dbutil.execute(db, "UPDATE terminals SET model = :m WHERE terminal_id = :t",
+                       m="XT40", t=IMEI)
         await eventually(lambda: stack.monitor.model_of(IMEI) == "XT40", timeout=10)
         device = Gt06Device(IMEI, model="XT40")
         await session(port, device, [device.location(time=T0, lat=22.5, lon=114.0, sats=9,

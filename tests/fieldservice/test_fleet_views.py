@@ -99,6 +99,12 @@ async def test_fleet_page_is_a_static_shell(client):
     assert app_shell.status_code == 200 and "/static/js/main.js" in app_shell.text
     script = await client.get("/static/js/main.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    # both pages name their icon, so that browsers do not ask for a /favicon.ico (a 404 and
+    # a console error at the first visit)
+    link = '<link rel="icon" href="/static/icon.svg"'
+    assert link in page.text and link in app_shell.text
+    icon = await client.get("/static/icon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
 
 
 async def test_unregistered_terminals_come_in_pages(db, tmp_path, client, staff):

@@ -7,12 +7,12 @@
 // app's own origin are cached; the API's answers under the signed-in user's token only (the
 // page clears them at sign-out).
 
-const SHELL = "fieldgate-shell-v2";
+const SHELL = "fieldgate-shell-v3";
 const DATA = "fieldgate-data-v1";
 const SHELL_FILES = [
-  "/", "/static/app.css", "/static/js/main.js", "/static/js/api.js", "/static/js/dom.js",
-  "/static/js/i18n.js", "/static/js/ui.js", "/static/js/orders.js", "/static/js/fieldwork.js",
-  "/static/js/queue.js", "/static/js/install.js",
+  "/", "/static/app.css", "/static/icon.svg", "/static/js/main.js", "/static/js/api.js",
+  "/static/js/dom.js", "/static/js/i18n.js", "/static/js/ui.js", "/static/js/orders.js",
+  "/static/js/fieldwork.js", "/static/js/queue.js", "/static/js/install.js",
 ];
 /** API reads worth keeping for offline work (everything a technician's screens read). */
 const CACHED_API = /^\/api\/(users\/me|work-orders|terminals|parts|attachments)(\/|\?|$)/;
